@@ -1,0 +1,151 @@
+/*
+ * A sweep's results: per-trial rows in, per-config rows out (SPEC
+ * section 4), as JSON, as results.csv (SPEC section 6) and as a table.
+ *
+ * Which trials count. A config's n counts its trials that are waiting,
+ * running, done or diverged (a diverged seed is a seed that failed to
+ * learn). Trials lost to something other than training (the worker failed
+ * for good, or the trial was cancelled) say nothing about the config and
+ * are left out of n; they are reported as "lost". While any counted trial
+ * is still waiting or running the row is marked "so far": k is then the
+ * successes so far (a success, once reached, stays one) and k/n a lower
+ * bound on the final rate, and so is the verdict provisional.
+ *
+ * Time to success. The steps to success are the step of a trial's first
+ * evaluation above the success threshold. Its seconds are attributed as
+ *
+ *     seconds = steps to success * the pack's wall-clock seconds per step
+ *
+ * where the pack's seconds per step is its measured training time divided
+ * by the steps it advanced (over all its runs, resumes included, time
+ * between runs excluded). Every model of a pack advances in lockstep, so
+ * configs trained in the same pack get the same seconds per step and rule 3
+ * compares their steps, like with like; configs of different packs are
+ * charged what a step of their own pack cost. A trial whose pack has no
+ * measured time falls back to the elapsed seconds the worker reported at
+ * that evaluation. A config's time is the median over its successful
+ * trials; it is unknown (NAN) when any of them lacks a time.
+ * The seconds per step include the other models of the pack: a config
+ * trained in a larger pack is charged more per step, so rule 3 is fair
+ * between packs of similar size only.
+ *
+ * Order of the rows. The baseline comes first; then the configs that pass,
+ * fewest params first (the project looks for the smallest model that
+ * learns), higher rate before lower at equal params; then the others,
+ * highest rate first, fewer params before more at equal rate. Names break
+ * the remaining ties. Without a baseline every config is in the second
+ * group.
+ */
+#ifndef TADD_RESULTS_H
+#define TADD_RESULTS_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "verdict.h"
+
+enum tadd_trial_outcome {
+    TADD_TRIAL_WAITING = 0, /* queued, never started */
+    TADD_TRIAL_RUNNING,     /* in a pack now, or stopped to be resumed */
+    TADD_TRIAL_DONE,        /* trained to its last step */
+    TADD_TRIAL_DIVERGED,    /* stopped on a non-finite loss */
+    TADD_TRIAL_LOST,        /* failed for good or cancelled: not counted */
+};
+
+/* One trial, as the daemon or the files know it. */
+struct tadd_trial_result {
+    const char *config;     /* the config's name, required */
+    long seed;
+    long params;            /* trainable params; <= 0 when unknown */
+    enum tadd_trial_outcome outcome;
+    double best_val_exact;  /* NAN before the first evaluation */
+    long best_step;         /* -1 before the first evaluation */
+    int success;            /* 1 once an evaluation passed the threshold */
+    long success_step;      /* that first evaluation's step, or -1 */
+    double success_elapsed; /* the worker's elapsed seconds then, or NAN */
+    double sec_per_step;    /* the pack's seconds per step, or NAN */
+};
+
+struct tadd_results_options {
+    const char *sweep;           /* this sweep's name, required */
+    double success_threshold;    /* reported, not applied: see success */
+    const char *baseline_config; /* NULL: no baseline, no verdicts */
+    /*
+     * NULL when the baseline is a config of this sweep; otherwise the
+     * finished sweep it comes from, and its trials in baseline_rows.
+     */
+    const char *baseline_sweep;
+    const struct tadd_trial_result *baseline_rows;
+    int n_baseline_rows;
+};
+
+/* One config's result. */
+struct tadd_config_result {
+    char *config;        /* its name */
+    char *sweep;         /* NULL, or the other sweep of a baseline */
+    long params;         /* <= 0 when unknown */
+    int n;               /* trials counted */
+    int k;               /* of which succeeded */
+    int n_done;          /* done or diverged */
+    int n_running;
+    int n_waiting;
+    int n_lost;          /* not counted in n */
+    double rate;         /* k / n; NAN when n == 0 */
+    double wilson_lo;    /* 95% Wilson interval of the rate */
+    double wilson_hi;
+    double fisher_p;     /* two-sided, against the baseline; NAN if none */
+    double median_steps;   /* to success; NAN without success */
+    double median_seconds; /* to success, attributed as above; or NAN */
+    double median_best;    /* of best_val_exact; NAN before any eval */
+    double max_best;
+    int so_far;          /* 1 while a counted trial waits or runs */
+    int is_baseline;
+    struct tadd_verdict verdict;
+};
+
+struct tadd_results {
+    char *sweep;
+    double success_threshold;
+    char *baseline_config;  /* NULL without baseline */
+    char *baseline_sweep;   /* NULL when from this sweep */
+    int so_far;             /* any row so far */
+    int n_configs;
+    struct tadd_config_result *configs; /* in the order above */
+};
+
+/*
+ * Groups rows by config and computes every config's result and verdict.
+ * Returns 0 and fills *out (free with tadd_results_free), or -1 with a
+ * message in err naming the problem: a row without config, trials of one
+ * config that disagree on params, a baseline config without trials.
+ */
+int tadd_results_compute(const struct tadd_trial_result *rows, int n_rows,
+                         const struct tadd_results_options *opt,
+                         struct tadd_results *out, char *err, size_t errlen);
+
+void tadd_results_free(struct tadd_results *r);
+
+/* The seconds to success of one row as attributed above, or NAN. */
+double tadd_trial_seconds_to_success(const struct tadd_trial_result *t);
+
+/* A new JSON object (the sweep's summary.json); NULL on OOM. */
+cJSON *tadd_results_to_json(const struct tadd_results *r);
+
+/*
+ * results.csv: a header line and one line per config, fields quoted as
+ * RFC 4180 wants, unknown values empty. A new string; NULL on OOM.
+ */
+char *tadd_results_to_csv(const struct tadd_results *r);
+
+/*
+ * The table for a terminal, lines within 100 columns: one line per config,
+ * then each verdict's reasons. A new string; NULL on OOM.
+ */
+char *tadd_results_to_table(const struct tadd_results *r);
+
+/* The name of an outcome and its inverse (-1 for an unknown name). */
+const char *tadd_trial_outcome_name(enum tadd_trial_outcome o);
+int tadd_trial_outcome_parse(const char *name);
+
+#endif
