@@ -128,6 +128,34 @@ int tadd_model_config_from_json(struct tadd_model_config *m,
 cJSON *tadd_model_config_to_json(const struct tadd_model_config *m);
 cJSON *tadd_train_config_to_json(const struct tadd_train_config *t);
 
+/*
+ * Defaults, then every key of obj, then tadd_config_validate: the whole
+ * config a stored JSON object describes. Same contract as
+ * tadd_config_apply_json; cfg is unchanged on failure.
+ */
+int tadd_config_from_json(struct tadd_config *cfg, const cJSON *obj,
+                          const char *path, char *err, size_t errlen);
+
+/* Every model and training field, in SPEC section 5's order; NULL on OOM.
+ * Equal configs give equal printed text. */
+cJSON *tadd_config_to_json(const struct tadd_config *cfg);
+
+/*
+ * One field's value as short text for names: integers plainly, numbers in
+ * the shortest form that reads back exactly (0.0135, 1e-5), booleans as
+ * true/false, enums by name, the curriculum as 1-3-2000_1-6-5000.
+ * Returns 0, or -1 for an unknown key or a buffer too small.
+ */
+int tadd_config_field_text(const struct tadd_config *cfg, const char *key,
+                           char *buf, size_t len);
+
+/*
+ * v in the fewest significant digits that read back as the same double,
+ * exponent without '+' or leading zeros ("0.015", "1e-5", "3e20").
+ * Returns the length snprintf would give.
+ */
+int tadd_format_double(double v, char *buf, size_t len);
+
 const char *tadd_norm_name(enum tadd_norm n);
 const char *tadd_qkv_tie_name(enum tadd_qkv_tie t);
 
