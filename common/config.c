@@ -249,11 +249,14 @@ static int cfg_get_curriculum(struct tadd_train_config *t, const cJSON *v,
 
     if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) < 1 ||
         cJSON_GetArraySize(v) > TADD_MAX_PHASES) {
+        if (cJSON_IsArray(v))
+            snprintf(desc, sizeof(desc), "a list of %d",
+                     cJSON_GetArraySize(v));
+        else
+            cfg_describe(v, desc, sizeof(desc));
         cfg_err(err, errlen,
                 "%s: must be a list of 1 to %d [min_digits, max_digits, "
-                "steps] phases, got %s", path, TADD_MAX_PHASES,
-                cJSON_IsArray(v) ? "a list of another length"
-                                 : cfg_describe(v, desc, sizeof(desc)));
+                "steps] phases, got %s", path, TADD_MAX_PHASES, desc);
         return -1;
     }
     cJSON_ArrayForEach(ph, v) {
@@ -262,10 +265,14 @@ static int cfg_get_curriculum(struct tadd_train_config *t, const cJSON *v,
         long vals[3];
         snprintf(p, sizeof(p), "%s[%d]", path, n);
         if (!cJSON_IsArray(ph) || cJSON_GetArraySize(ph) != 3) {
+            if (cJSON_IsArray(ph))
+                snprintf(desc, sizeof(desc), "a list of %d",
+                         cJSON_GetArraySize(ph));
+            else
+                cfg_describe(ph, desc, sizeof(desc));
             cfg_err(err, errlen,
                     "%s: must be [min_digits, max_digits, steps], got %s", p,
-                    cJSON_IsArray(ph) ? "a list of another length"
-                                      : cfg_describe(ph, desc, sizeof(desc)));
+                    desc);
             return -1;
         }
         for (int k = 0; k < 3; k++) {
@@ -405,23 +412,33 @@ int tadd_config_is_per_model_field(const char *key)
     return f && f->per_model;
 }
 
+int tadd_config_set_field(struct tadd_config *cfg, const char *key,
+                          const cJSON *value, const char *where, char *err,
+                          size_t errlen)
+{
+    const struct cfg_field *f = cfg_field_find(key);
+    struct tadd_config copy = *cfg;
+
+    if (!where)
+        where = key ? key : "(null)";
+    if (!f) {
+        cfg_err(err, errlen, "%s: unknown field", where);
+        return -1;
+    }
+    if (cfg_field_set(&copy, f, value, where, err, errlen) != 0)
+        return -1;
+    *cfg = copy;
+    return 0;
+}
+
 int tadd_config_apply_field(struct tadd_config *cfg, const char *key,
                             const cJSON *value, const char *path,
                             char *err, size_t errlen)
 {
-    const struct cfg_field *f = cfg_field_find(key);
     char p[TADD_ERR_LEN];
-    struct tadd_config copy = *cfg;
 
     cfg_join(p, sizeof(p), path, key ? key : "(null)");
-    if (!f) {
-        cfg_err(err, errlen, "%s: unknown field", p);
-        return -1;
-    }
-    if (cfg_field_set(&copy, f, value, p, err, errlen) != 0)
-        return -1;
-    *cfg = copy;
-    return 0;
+    return tadd_config_set_field(cfg, key, value, p, err, errlen);
 }
 
 /*

@@ -97,6 +97,14 @@ int tadd_config_apply_field(struct tadd_config *cfg, const char *key,
                             const cJSON *value, const char *path,
                             char *err, size_t errlen);
 
+/*
+ * Same as tadd_config_apply_field, but where is the value's whole key path
+ * as messages should show it (for example "grid.lr[2]").
+ */
+int tadd_config_set_field(struct tadd_config *cfg, const char *key,
+                          const cJSON *value, const char *where, char *err,
+                          size_t errlen);
+
 /* 1 when key is one of SPEC section 5's model or training fields. */
 int tadd_config_is_field(const char *key);
 
