@@ -122,6 +122,30 @@ static int st_json_index(const cJSON *v, int64_t *out)
     return 0;
 }
 
+/*
+ * 1 when text holds the escape \u0000 inside a JSON string. cJSON decodes
+ * it to a NUL byte that silently cuts the string short ("a\u0000b" would
+ * read as "a"), so such text is refused instead. A backslash counts as an
+ * escape only after an even run of backslashes.
+ */
+static int st_has_nul_escape(const char *text, size_t len)
+{
+    size_t run = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] != '\\') {
+            run = 0;
+            continue;
+        }
+        run++;
+        if (run % 2 == 1 && i + 5 < len && text[i + 1] == 'u' &&
+            text[i + 2] == '0' && text[i + 3] == '0' && text[i + 4] == '0' &&
+            text[i + 5] == '0')
+            return 1;
+    }
+    return 0;
+}
+
 struct st_range {
     int64_t begin;
     int64_t end;
@@ -421,6 +445,10 @@ int tadd_st_parse(const void *buf, size_t len, const char *name,
     }
     if (memchr(p + 8, '\0', (size_t)hlen)) {
         st_err(err, errlen, "%s: header holds a NUL byte", name);
+        return -1;
+    }
+    if (st_has_nul_escape((const char *)p + 8, (size_t)hlen)) {
+        st_err(err, errlen, "%s: header holds the escape \\u0000", name);
         return -1;
     }
     root = cJSON_ParseWithLengthOpts((const char *)p + 8, (size_t)hlen, &end,

@@ -638,6 +638,44 @@ static int sw_parse_baseline(const cJSON *v, struct tadd_sweep *s,
     return 0;
 }
 
+/* 1 when s is well-formed UTF-8 (no overlong forms, no surrogates). */
+static int sw_utf8_valid(const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str;
+
+    while (*s) {
+        unsigned c = *s;
+        int n;
+        unsigned cp;
+        if (c < 0x80) {
+            s++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) {
+            n = 1;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 2;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        for (int i = 1; i <= n; i++) {
+            if ((s[i] & 0xc0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i] & 0x3f);
+        }
+        if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+            return 0;
+        s += n + 1;
+    }
+    return 1;
+}
+
 static const char *const sw_top_keys[] = {
     "name", "description", "base", "variants", "grid", "seeds",
     "baseline", "success_threshold", "priority",
@@ -695,6 +733,12 @@ int tadd_sweep_from_json(const cJSON *root, struct tadd_sweep *out,
                "bytes, got %s", SWEEP_MAX_DESCRIPTION,
                cJSON_IsString(v) ? "a longer one"
                                  : sw_describe(v, desc, sizeof(desc)));
+        goto cleanup;
+    }
+    /* The description goes into the database and into JSON replies,
+     * which must stay valid UTF-8. */
+    if (v && !sw_utf8_valid(v->valuestring)) {
+        sw_err(err, errlen, "description: not valid UTF-8");
         goto cleanup;
     }
     s.description = strdup(v ? v->valuestring : "");
@@ -757,6 +801,30 @@ cleanup:
     return rc;
 }
 
+/*
+ * 1 when text holds the escape \u0000 inside a JSON string. cJSON decodes
+ * it to a NUL byte that silently cuts the string short ("a\u0000b" would
+ * read as "a"), so such text is refused instead. A backslash counts as an
+ * escape only after an even run of backslashes.
+ */
+static int sw_has_nul_escape(const char *text, size_t len)
+{
+    size_t run = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] != '\\') {
+            run = 0;
+            continue;
+        }
+        run++;
+        if (run % 2 == 1 && i + 5 < len && text[i + 1] == 'u' &&
+            text[i + 2] == '0' && text[i + 3] == '0' && text[i + 4] == '0' &&
+            text[i + 5] == '0')
+            return 1;
+    }
+    return 0;
+}
+
 /* Line and column (from 1) of byte pos in text. */
 static void sw_line_col(const char *text, size_t pos, int *line, int *col)
 {
@@ -782,6 +850,11 @@ int tadd_sweep_parse(const char *text, size_t len, struct tadd_sweep *out,
     memset(out, 0, sizeof(*out));
     if (!text) {
         sw_err(err, errlen, "sweep: no text");
+        return -1;
+    }
+    if (sw_has_nul_escape(text, len)) {
+        sw_err(err, errlen, "JSON text holds the escape \\u0000, which no "
+               "sweep field accepts");
         return -1;
     }
     root = cJSON_ParseWithLengthOpts(text, len, &end, 0);

@@ -6,6 +6,7 @@
  * Sweep texts below are written with single quotes for readability;
  * parse_q turns them into JSON's double quotes.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -603,6 +604,128 @@ static void test_names(void)
     CHECK(!tadd_sweep_name_is_valid(NULL));
 }
 
+static uint64_t fuzz_next(uint64_t *x)
+{
+    *x = *x * 6364136223846793005ULL + 1442695040888963407ULL;
+    return *x >> 33;
+}
+
+/*
+ * Mutations of the SPEC example: every outcome is either a full sweep
+ * within the caps or a refusal with a message and nothing returned.
+ */
+static void test_mutations(void)
+{
+    static const char specials[] = "{}[]\",:0123456789-.e tf";
+    char *base = unquote(spec_example);
+    size_t len = strlen(base);
+    uint64_t rng = 777;
+    int ok = 0, refused = 0;
+
+    for (int round = 0; round < 3000; round++) {
+        char *buf = strdup(base);
+        char err[TADD_ERR_LEN] = "";
+        struct tadd_sweep sw;
+        size_t n = len;
+        int edits = 1 + (int)(fuzz_next(&rng) % 3);
+        REQUIRE(buf != NULL);
+        for (int e = 0; e < edits; e++) {
+            size_t at = fuzz_next(&rng) % n;
+            if (fuzz_next(&rng) % 8 == 0)
+                n = at;
+            else
+                buf[at] = specials[fuzz_next(&rng) % (sizeof(specials) - 1)];
+        }
+        if (tadd_sweep_parse(buf, n, &sw, err, sizeof(err)) == 0) {
+            ok++;
+            CHECK(sw.n_configs >= 1);
+            CHECK(sw.n_seeds >= 1);
+            CHECK(tadd_sweep_n_trials(&sw) <= TADD_SWEEP_MAX_TRIALS);
+            for (int i = 0; i < sw.n_configs; i++)
+                CHECK(tadd_name_is_safe(sw.configs[i].name));
+            tadd_sweep_free(&sw);
+        } else {
+            refused++;
+            CHECK(err[0] != '\0');
+            CHECK(sw.configs == NULL && sw.n_configs == 0);
+        }
+        free(buf);
+    }
+    CHECK(ok > 10);
+    CHECK(refused > 1000);
+    free(base);
+}
+
+static void test_hostile(void)
+{
+    char *deep = malloc(20000);
+    char *desc = malloc(5000);
+    char text[6000];
+    size_t n = 0;
+    struct tadd_sweep s;
+
+    /* \u0000 would cut "a\u0000/../x" down to the valid name "a". */
+    expect_bad("{'name': 'a\\u0000/../x'}", "\\u0000");
+    expect_bad("{'name': 'x', 'base': {'lr\\u0000junk': 0.01}}", "\\u0000");
+    expect_good("{'name': 'x', 'description': 'a \\\\u0000 b'}", &s);
+    CHECK_STR_EQ(s.description, "a \\u0000 b");
+    tadd_sweep_free(&s);
+    expect_good("{'name': 'x', 'description': 'caf\xc3\xa9 \xe2\x82\xac'}",
+                &s);
+    tadd_sweep_free(&s);
+    expect_bad("{'name': 'x', 'description': 'bad \xff byte'}",
+               "description: not valid UTF-8");
+    expect_bad("{'name': 'x', 'description': 'overlong \xc0\xaf'}",
+               "description: not valid UTF-8");
+    expect_bad("{'name': 'x', 'description': 'cut \xe2\x82'}",
+               "description: not valid UTF-8");
+    expect_bad("{'name': 'x', 'description': 'surrogate \xed\xa0\x80'}",
+               "description: not valid UTF-8");
+    REQUIRE(desc != NULL);
+    memset(desc, 'd', 4097);
+    desc[4097] = '\0';
+    snprintf(text, sizeof(text), "{'name': 'x', 'description': '%s'}", desc);
+    expect_bad(text, "description: must be a string of at most 4096 bytes");
+    free(desc);
+
+    /* Numbers at the edges of what a double holds. */
+    expect_bad("{'name': 'x', 'base': {'lr': 1e999}}", "base.lr");
+    expect_bad("{'name': 'x', 'base': {'lr': -1e999}}", "base.lr");
+    expect_bad("{'name': 'x', 'seeds': [1e999]}", "seeds[0]");
+    expect_bad("{'name': 'x', 'base': {'d_model': 1e-320}}", "base.d_model");
+    expect_bad("{'name': 'x', 'base': {'train_steps': 1e300}}",
+               "base.train_steps");
+    expect_bad("{'name': 'x', 'priority': 9.3e18}", "priority");
+    /* -0 is a valid 0. */
+    expect_good("{'name': 'x', 'seeds': [-0]}", &s);
+    CHECK_INT_EQ(s.seeds[0], 0);
+    tadd_sweep_free(&s);
+
+    /* Nesting past cJSON's limit: refused, no stack overflow. */
+    REQUIRE(deep != NULL);
+    n += (size_t)sprintf(deep, "{\"name\": \"x\", \"base\": ");
+    for (int i = 0; i < 5000; i++)
+        deep[n++] = '[';
+    for (int i = 0; i < 5000; i++)
+        deep[n++] = ']';
+    deep[n++] = '}';
+    deep[n] = '\0';
+    CHECK_INT_EQ(tadd_sweep_parse(deep, n, &s, text, sizeof(text)), -1);
+    CHECK_STR_HAS(text, "JSON syntax error");
+    free(deep);
+
+    /* Wrong types everywhere a list or object is expected. */
+    expect_bad("{'name': 'x', 'variants': [[]]}", "variants[0]: must be an");
+    expect_bad("{'name': 'x', 'variants': [null]}", "got null");
+    expect_bad("{'name': 'x', 'grid': {'lr': {'a': 1}}}", "got an object");
+    expect_bad("{'name': 'x', 'grid': null}", "grid: must be an object");
+    expect_bad("{'name': 'x', 'base': null}", "base: must be an object");
+    expect_bad("{'name': 'x', 'seeds': null}", "seeds: must be");
+    expect_bad("{'name': 'x', 'baseline': null}", "baseline: must be");
+    expect_bad("{'name': 'x', 'baseline': ''}", "not a valid config name");
+    expect_bad("{'name': null}", "name: must be a name");
+}
+
 int main(void)
 {
     test_spec_example();
@@ -612,5 +735,7 @@ int main(void)
     test_pack_keys();
     test_load();
     test_names();
+    test_mutations();
+    test_hostile();
     CHECK_DONE();
 }
