@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -178,6 +179,52 @@ static void test_names(void)
     CHECK(!tadd_name_is_safe(NULL));
 }
 
+/*
+ * Two processes replacing the same file over and over: a reader never
+ * sees a mix, and no temporary file survives.
+ */
+static void test_concurrent_writers(const char *dir)
+{
+    char path[512], err[512];
+    pid_t kids[2];
+
+    snprintf(path, sizeof(path), "%s/shared", dir);
+    for (int k = 0; k < 2; k++) {
+        kids[k] = fork();
+        REQUIRE(kids[k] >= 0);
+        if (kids[k] == 0) {
+            char buf[4096];
+            memset(buf, k ? 'b' : 'a', sizeof(buf));
+            for (int i = 0; i < 100; i++)
+                if (tadd_write_file_atomic(path, buf, sizeof(buf), err,
+                                           sizeof(err)) != 0)
+                    _exit(1);
+            _exit(0);
+        }
+    }
+    for (int i = 0; i < 200; i++) {
+        char *text = NULL;
+        size_t len = 0;
+        if (tadd_read_file(path, 8192, &text, &len, err, sizeof(err)) != 0)
+            continue; /* not written yet */
+        CHECK_INT_EQ(len, 4096);
+        for (size_t j = 1; j < len; j++) {
+            if (text[j] != text[0]) {
+                CHECK(text[j] == text[0]);
+                break;
+            }
+        }
+        free(text);
+    }
+    for (int k = 0; k < 2; k++) {
+        int status = -1;
+        REQUIRE(waitpid(kids[k], &status, 0) == kids[k]);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    CHECK_INT_EQ(count_entries(dir), 1);
+    unlink(path);
+}
+
 int main(void)
 {
     char tmpl[] = "/tmp/tadd-test-fs-XXXXXX";
@@ -188,6 +235,7 @@ int main(void)
     test_read(dir);
     test_mkdir(dir);
     test_names();
+    test_concurrent_writers(dir);
     CHECK_INT_EQ(count_entries(dir), 0);
     rmdir(dir);
     CHECK_DONE();
