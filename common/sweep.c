@@ -343,8 +343,9 @@ static int sw_parse_variants(const cJSON *v, const struct tadd_config *base,
             goto fail;
         for (int j = 0; j < i; j++) {
             if (strcmp(vars[j].name, vars[i].name) == 0) {
-                sw_err(err, errlen, "%s: \"%s\" is also the name of variants[%d]",
-                       path, vars[i].name, j);
+                sw_err(err, errlen,
+                       "%s: \"%s\" is also the name of variants[%d]", path,
+                       vars[i].name, j);
                 goto fail;
             }
         }

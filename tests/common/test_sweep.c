@@ -158,7 +158,8 @@ static void test_defaults(void)
                 " 'baseline': 'default.d_model=8.fixed_full_rank_mlp=true',"
                 " 'priority': -5, 'success_threshold': 1}", &s);
     CHECK_INT_EQ(s.n_configs, 4);
-    CHECK_STR_EQ(s.configs[0].name, "default.d_model=8.fixed_full_rank_mlp=true");
+    CHECK_STR_EQ(s.configs[0].name,
+                 "default.d_model=8.fixed_full_rank_mlp=true");
     CHECK_STR_EQ(s.configs[1].name,
                  "default.d_model=8.fixed_full_rank_mlp=false");
     CHECK_STR_EQ(s.configs[3].name,
