@@ -68,7 +68,12 @@ struct tadd_sweep {
 int tadd_sweep_parse(const char *text, size_t len, struct tadd_sweep *out,
                      char *err, size_t errlen);
 
-/* Same, from an already parsed JSON document. */
+/*
+ * Same, from an already parsed JSON document. Prefer tadd_sweep_parse on
+ * raw text: it also refuses the escape \u0000, which cJSON turns into a
+ * NUL that silently shortens a string and which a parsed document no
+ * longer shows.
+ */
 int tadd_sweep_from_json(const cJSON *root, struct tadd_sweep *out,
                          char *err, size_t errlen);
 
