@@ -50,7 +50,7 @@ int tadd_trial_outcome_parse(const char *name)
     return -1;
 }
 
-double tadd_trial_seconds_to_success(const struct tadd_trial_result *t)
+double tadd_trial_seconds_to_success(const struct tadd_trial_row *t)
 {
     if (!t->success || t->success_step < 0)
         return NAN;
@@ -66,7 +66,7 @@ double tadd_trial_seconds_to_success(const struct tadd_trial_result *t)
  * 3 * n_rows doubles). Returns 0, or -1 when the trials disagree on params.
  */
 static int results_aggregate(struct tadd_config_result *r,
-                             const struct tadd_trial_result *rows, int n_rows,
+                             const struct tadd_trial_row *rows, int n_rows,
                              const char *name, double *scratch, char *err,
                              size_t errlen)
 {
@@ -77,7 +77,7 @@ static int results_aggregate(struct tadd_config_result *r,
     r->params = 0;
     r->max_best = NAN;
     for (int i = 0; i < n_rows; i++) {
-        const struct tadd_trial_result *t = &rows[i];
+        const struct tadd_trial_row *t = &rows[i];
         if (strcmp(t->config, name) != 0)
             continue;
         if (t->params > 0 && r->params > 0 && t->params != r->params) {
@@ -174,7 +174,7 @@ static int results_order(const void *pa, const void *pb)
 }
 
 /* Index of the first row of each distinct config, in *firsts. */
-static int results_distinct(const struct tadd_trial_result *rows, int n_rows,
+static int results_distinct(const struct tadd_trial_row *rows, int n_rows,
                             int *firsts)
 {
     int n = 0;
@@ -188,7 +188,7 @@ static int results_distinct(const struct tadd_trial_result *rows, int n_rows,
     return n;
 }
 
-static int results_check_rows(const struct tadd_trial_result *rows, int n,
+static int results_check_rows(const struct tadd_trial_row *rows, int n,
                               const char *what, char *err, size_t errlen)
 {
     for (int i = 0; i < n; i++) {
@@ -226,7 +226,7 @@ static int results_set_names(struct tadd_results *out,
     return 0;
 }
 
-int tadd_results_compute(const struct tadd_trial_result *rows, int n_rows,
+int tadd_results_compute(const struct tadd_trial_row *rows, int n_rows,
                          const struct tadd_results_options *opt,
                          struct tadd_results *out, char *err, size_t errlen)
 {

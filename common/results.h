@@ -54,7 +54,7 @@ enum tadd_trial_outcome {
 };
 
 /* One trial, as the daemon or the files know it. */
-struct tadd_trial_result {
+struct tadd_trial_row {
     const char *config;     /* the config's name, required */
     long seed;
     long params;            /* trainable params; <= 0 when unknown */
@@ -76,7 +76,7 @@ struct tadd_results_options {
      * finished sweep it comes from, and its trials in baseline_rows.
      */
     const char *baseline_sweep;
-    const struct tadd_trial_result *baseline_rows;
+    const struct tadd_trial_row *baseline_rows;
     int n_baseline_rows;
 };
 
@@ -120,14 +120,14 @@ struct tadd_results {
  * message in err naming the problem: a row without config, trials of one
  * config that disagree on params, a baseline config without trials.
  */
-int tadd_results_compute(const struct tadd_trial_result *rows, int n_rows,
+int tadd_results_compute(const struct tadd_trial_row *rows, int n_rows,
                          const struct tadd_results_options *opt,
                          struct tadd_results *out, char *err, size_t errlen);
 
 void tadd_results_free(struct tadd_results *r);
 
 /* The seconds to success of one row as attributed above, or NAN. */
-double tadd_trial_seconds_to_success(const struct tadd_trial_result *t);
+double tadd_trial_seconds_to_success(const struct tadd_trial_row *t);
 
 /* A new JSON object (the sweep's summary.json); NULL on OOM. */
 cJSON *tadd_results_to_json(const struct tadd_results *r);

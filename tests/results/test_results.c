@@ -20,7 +20,7 @@
  * lr_hi: 4/8 at 896, faster (rule 3 passes); lr_lo: 2/8 at 896 with one
  * seed lost and one running (fails, so far).
  */
-static const struct tadd_trial_result rows[] = {
+static const struct tadd_trial_row rows[] = {
     ROW("baseline", 42, 896, TADD_TRIAL_DONE, 0.999, 1, 10000, 0.02),
     ROW("baseline", 43, 896, TADD_TRIAL_DONE, 0.995, 1, 12000, 0.02),
     ROW("baseline", 44, 896, TADD_TRIAL_DONE, 0.9999, 1, 14000, 0.02),
@@ -193,7 +193,7 @@ static void test_errors(void)
     CHECK(tadd_results_compute(rows, N_ROWS, &opt, &r, err, sizeof err) < 0);
     CHECK_STR_HAS(err, "baseline config 'nope' has no trials");
 
-    struct tadd_trial_result bad[2] = {
+    struct tadd_trial_row bad[2] = {
         ROW("a", 1, 896, TADD_TRIAL_DONE, 0.5, 0, -1, 0.02),
         ROW("a", 2, 872, TADD_TRIAL_DONE, 0.5, 0, -1, 0.02),
     };
@@ -209,7 +209,7 @@ static void test_errors(void)
 
 static void test_time_attribution(void)
 {
-    struct tadd_trial_result t = ROW("a", 1, 896, TADD_TRIAL_DONE, 0.999, 1,
+    struct tadd_trial_row t = ROW("a", 1, 896, TADD_TRIAL_DONE, 0.999, 1,
                                      3000, 0.05);
     t.success_elapsed = 999.0;
     /* The pack's measured rate wins over the worker's elapsed clock. */
@@ -224,7 +224,7 @@ static void test_time_attribution(void)
 
     /* A success without a time makes the config's time unknown, and
      * rule 3 says so rather than comparing a partial median. */
-    struct tadd_trial_result two[4] = {
+    struct tadd_trial_row two[4] = {
         ROW("b", 1, 896, TADD_TRIAL_DONE, 0.999, 1, 1000, 0.02),
         ROW("b", 2, 896, TADD_TRIAL_DONE, 0.1, 0, -1, 0.02),
         ROW("c", 1, 896, TADD_TRIAL_DONE, 0.999, 1, 500, NAN),
@@ -383,9 +383,9 @@ static void test_table(void)
     struct tadd_results r;
     char err[256];
     /* A long name must not push the table past 100 columns. */
-    struct tadd_trial_result more[N_ROWS + 1];
+    struct tadd_trial_row more[N_ROWS + 1];
     memcpy(more, rows, sizeof rows);
-    more[N_ROWS] = (struct tadd_trial_result)ROW(
+    more[N_ROWS] = (struct tadd_trial_row)ROW(
         "baseline.batch_size=384.lr=0.0135.warmup_steps=1000", 42, 896,
         TADD_TRIAL_DONE, 0.2, 0, -1, 0.02);
     struct tadd_results_options opt = {
