@@ -63,6 +63,7 @@ struct train_model {
     double loss;
     double grad_norm;
     double lr;
+    double eval_loss;  /* mean training loss reported at the evaluation */
     double test_exact; /* of the best weights, at the end */
     int diverged_now;
     int failed;
@@ -171,6 +172,7 @@ static void train_eval_task(void *arg, int thread, int index)
     row.step = c->step;
     row.train_loss = p->loss_count ? p->loss_sum / (double)p->loss_count
                                    : NAN;
+    tm->eval_loss = row.train_loss;
     row.val_exact = res.exact;
     row.val_token_acc = res.token_acc;
     row.grad_norm = tm->grad_norm;
@@ -236,7 +238,7 @@ static void train_emit_eval(struct train_ctx *c)
         cJSON_AddNumberToObject(m, "seed", (double)tm->pm->seed);
         cJSON_AddStringToObject(m, "status",
                                 tadd_model_status_name(p->status));
-        train_add_number_or_null(m, "train_loss", tm->loss, fresh);
+        train_add_number_or_null(m, "train_loss", tm->eval_loss, fresh);
         train_add_number_or_null(m, "val_exact", p->last_val_exact, fresh);
         train_add_number_or_null(m, "val_token_acc", p->last_val_token_acc,
                                  fresh);

@@ -1,0 +1,56 @@
+# Shared helpers of the worker's shell tests. Sourced, not run.
+set -euo pipefail
+
+: "${TADD_BUILD_ROOT:?run through meson test}"
+WORKER="$TADD_BUILD_ROOT/worker/tadd-worker"
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/tadd-test.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+# A config small enough to train in a second or two: every code path of
+# the loop (curriculum phases, evaluations, checkpoints) still runs.
+tiny_config() {
+    cat <<JSON
+{"train_steps": ${1:-60}, "eval_interval": 20, "batch_size": 32,
+ "val_size": 64, "test_size": 64,
+ "curriculum": [[1, 3, 20], [1, 6, 20], [1, 10, 20]]}
+JSON
+}
+
+# One model of a pack: model SEED DIR [EXTRA JSON FIELDS]. The warm-up
+# is per model and must be shorter than the tiny runs.
+model() {
+    printf '{"seed": %s, "dir": "%s", "warmup_steps": 10%s}' "$1" "$2" \
+        "${3:+, $3}"
+}
+
+# The metrics without the wall-clock column, which naturally differs.
+metrics_without_time() {
+    cut -d, -f1-6 "$1"
+}
+
+# summary.json without its wall-clock fields.
+summary_without_time() {
+    grep -v -e '"elapsed_sec"' -e '"first_success_elapsed_sec"' \
+        -e '"pack_models"' "$1"
+}
+
+# Compares everything a model leaves in two folders, bit for bit but for
+# wall-clock time.
+same_model_files() {
+    local a=$1 b=$2
+    cmp "$a/best.safetensors" "$b/best.safetensors" ||
+        fail "best.safetensors differ: $a $b"
+    cmp "$a/last.safetensors" "$b/last.safetensors" ||
+        fail "last.safetensors differ: $a $b"
+    diff <(metrics_without_time "$a/metrics.csv") \
+        <(metrics_without_time "$b/metrics.csv") ||
+        fail "metrics.csv differ: $a $b"
+    diff <(summary_without_time "$a/summary.json") \
+        <(summary_without_time "$b/summary.json") ||
+        fail "summary.json differ: $a $b"
+}
