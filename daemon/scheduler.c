@@ -1,0 +1,826 @@
+#include "scheduler.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "log.h"
+#include "packfile.h"
+#include "queue.h"
+#include "text.h"
+
+#define SCHED_RESTART_DELAY_MS 1000
+#define SCHED_REASON_LEN 1024
+#define SCHED_STDERR_TAIL 3 /* lines of stderr kept in a failure reason */
+
+/* Why a worker is being stopped. */
+enum sched_stop { STOP_NONE = 0, STOP_SHUTDOWN, STOP_CANCEL };
+
+struct sched_pack {
+    struct tadd_scheduler *s;
+    struct tadd_packfile pf;
+    struct tadd_exec_run *run; /* NULL while waiting to restart */
+    uv_timer_t timer;          /* restart delay, or stop timeout */
+    enum sched_stop stop;
+    int saw_end;
+    int saw_stopped;
+    char error[512];       /* the worker's last error event */
+    off_t log_offset;      /* stderr log size when this run started */
+    long step;             /* last step reported */
+    long step0;            /* step this run started from */
+    uint64_t t0;           /* uv_now at this run's start event */
+    uint64_t t_step;       /* uv_now at the last step report */
+    uint64_t t_launch;     /* uv_now at launch */
+    int attempts;
+    struct sched_pack *next;
+};
+
+struct tadd_scheduler {
+    uv_loop_t *loop;
+    struct tadd_db *db;
+    struct tadd_executor *ex;
+    const struct tadd_settings *set;
+    const char *home;
+    struct tadd_scheduler_callbacks cb;
+    void *ctx;
+    struct sched_pack *packs; /* oldest first */
+    int n_packs;
+    int shutting_down;
+    int halted; /* a pack's start could not be recorded */
+};
+
+static void sched_launch(struct sched_pack *sp, int restart);
+static void sched_stop(struct sched_pack *sp, enum sched_stop why);
+
+struct tadd_scheduler *tadd_scheduler_new(uv_loop_t *loop,
+                                          struct tadd_db *db,
+                                          struct tadd_executor *ex,
+                                          const struct tadd_settings *set,
+                                          const char *home,
+                                          const struct tadd_scheduler_callbacks
+                                              *cb,
+                                          void *ctx)
+{
+    struct tadd_scheduler *s = calloc(1, sizeof(*s));
+
+    if (!s)
+        return NULL;
+    s->loop = loop;
+    s->db = db;
+    s->ex = ex;
+    s->set = set;
+    s->home = home;
+    s->cb = *cb;
+    s->ctx = ctx;
+    return s;
+}
+
+void tadd_scheduler_free(struct tadd_scheduler *s)
+{
+    free(s);
+}
+
+int tadd_scheduler_busy(const struct tadd_scheduler *s)
+{
+    return s->n_packs;
+}
+
+static void sched_db_error(struct tadd_scheduler *s, const char *what)
+{
+    tadd_error("%s: %s", what, s->db->err);
+    tadd_db_clear_error(s->db);
+}
+
+static void sched_changed(struct tadd_scheduler *s, int64_t sweep_id)
+{
+    if (s->cb.on_change)
+        s->cb.on_change(s->ctx, sweep_id);
+}
+
+/* ---- the pack list ---- */
+
+static void sched_pack_freed(uv_handle_t *h)
+{
+    struct sched_pack *sp = h->data;
+
+    tadd_packfile_free(&sp->pf);
+    free(sp);
+}
+
+/* Unlinks sp and frees it once its timer is closed. */
+static void sched_pack_drop(struct sched_pack *sp)
+{
+    struct tadd_scheduler *s = sp->s;
+    struct sched_pack **pp = &s->packs;
+
+    while (*pp && *pp != sp)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = sp->next;
+    s->n_packs--;
+    uv_timer_stop(&sp->timer);
+    uv_close((uv_handle_t *)&sp->timer, sched_pack_freed);
+    if (s->shutting_down && s->n_packs == 0 && s->cb.on_idle)
+        s->cb.on_idle(s->ctx);
+}
+
+static struct sched_pack *sched_find(struct tadd_scheduler *s,
+                                     int64_t pack_id)
+{
+    for (struct sched_pack *sp = s->packs; sp; sp = sp->next)
+        if (sp->pf.pack_id == pack_id)
+            return sp;
+    return NULL;
+}
+
+/* ---- worker lines ---- */
+
+/* A number field of a worker event, NaN when absent or null. */
+static double sched_num(const cJSON *obj, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+static long sched_long(const cJSON *obj, const char *key, long dflt)
+{
+    double v = sched_num(obj, key);
+
+    return isnan(v) ? dflt : (long)v;
+}
+
+/* The trial a model entry of an event is about, or 0 when its index is
+ * not one of the pack's. */
+static int64_t sched_trial(const struct sched_pack *sp, const cJSON *m)
+{
+    long idx = sched_long(m, "index", -1);
+
+    if (idx < 0 || idx >= sp->pf.n_models)
+        return 0;
+    return sp->pf.trial_ids[idx];
+}
+
+static void sched_note_step(struct sched_pack *sp, long step)
+{
+    if (step < 0)
+        return;
+    sp->step = step;
+    sp->t_step = uv_now(sp->s->loop);
+}
+
+static int sched_record_eval(struct sched_pack *sp, const cJSON *ev)
+{
+    struct tadd_db *db = sp->s->db;
+    const cJSON *models = cJSON_GetObjectItemCaseSensitive(ev, "models");
+    const cJSON *m;
+    long step = sched_long(ev, "step", -1);
+    double elapsed = sched_num(ev, "elapsed");
+    int rc;
+
+    if (step < 0 || !cJSON_IsArray(models))
+        return 0;
+    rc = tadd_db_begin(db);
+    cJSON_ArrayForEach(m, models) {
+        int64_t trial = sched_trial(sp, m);
+
+        if (rc != 0 || trial == 0)
+            continue;
+        /* A step seen again after a resume replaces its earlier row. */
+        rc = tadd_db_run(db,
+                         "INSERT OR REPLACE INTO metrics (trial_id, step, "
+                         "train_loss, val_exact, val_token_acc, grad_norm, "
+                         "lr, elapsed_sec) SELECT ?, ?, ?, ?, ?, ?, ?, ? "
+                         "WHERE (SELECT state FROM trials WHERE id = ?) = "
+                         "'running'",
+                         "iiddddddi", trial, (int64_t)step,
+                         sched_num(m, "train_loss"), sched_num(m, "val_exact"),
+                         sched_num(m, "val_token_acc"),
+                         sched_num(m, "grad_norm"), sched_num(m, "lr"),
+                         elapsed, trial);
+        if (rc == 0)
+            rc = tadd_queue_trial_progress(db, trial, step,
+                                           sched_num(m, "best_val_exact"),
+                                           sched_long(m, "best_step", -1));
+    }
+    if (rc == 0)
+        rc = tadd_db_run(db, "UPDATE packs SET step = ? WHERE id = ?", "ii",
+                         (int64_t)step, sp->pf.pack_id);
+    if (rc == 0)
+        rc = tadd_db_commit(db);
+    if (rc != 0)
+        tadd_db_rollback(db);
+    sched_note_step(sp, step);
+    return rc;
+}
+
+static int sched_record_end(struct sched_pack *sp, const cJSON *ev)
+{
+    const cJSON *models = cJSON_GetObjectItemCaseSensitive(ev, "models");
+    const cJSON *m;
+    long step = sched_long(ev, "step", -1);
+    double elapsed = sched_num(ev, "elapsed");
+
+    sp->saw_end = 1;
+    sched_note_step(sp, step);
+    cJSON_ArrayForEach(m, models) {
+        const cJSON *status = cJSON_GetObjectItemCaseSensitive(m, "status");
+        const cJSON *success = cJSON_GetObjectItemCaseSensitive(m, "success");
+        int64_t trial = sched_trial(sp, m);
+        struct tadd_trial_result r;
+
+        if (trial == 0)
+            continue;
+        r.diverged = cJSON_IsString(status) &&
+                     strcmp(status->valuestring, "diverged") == 0;
+        r.step = step;
+        r.params = sched_long(m, "params", -1);
+        r.best_val_exact = sched_num(m, "best_val_exact");
+        r.best_step = sched_long(m, "best_step", -1);
+        r.success = cJSON_IsTrue(success);
+        r.first_success_step = sched_long(m, "first_success_step", -1);
+        r.first_success_elapsed = sched_num(m, "first_success_elapsed");
+        r.test_exact = sched_num(m, "test_exact");
+        r.elapsed_sec = elapsed;
+        if (tadd_queue_trial_finished(sp->s->db, trial, &r) != 0)
+            return -1;
+    }
+    return tadd_db_run(sp->s->db, "UPDATE packs SET step = ? WHERE id = ?",
+                       "ii", (int64_t)step, sp->pf.pack_id);
+}
+
+static void sched_on_line(void *ctx, struct tadd_exec_run *run,
+                          const char *line, size_t len)
+{
+    struct sched_pack *sp = ctx;
+    struct tadd_scheduler *s = sp->s;
+    cJSON *ev = cJSON_ParseWithLength(line, len);
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(ev, "event");
+    const char *e;
+    int rc = 0;
+
+    (void)run;
+    if (!cJSON_IsString(name)) {
+        tadd_warn("pack %lld: ignoring a worker line that is not an event: "
+                  "%.200s", (long long)sp->pf.pack_id, line);
+        cJSON_Delete(ev);
+        return;
+    }
+    e = name->valuestring;
+    if (strcmp(e, "start") == 0) {
+        sp->step0 = sched_long(ev, "step", 0);
+        sp->t0 = uv_now(s->loop);
+        sched_note_step(sp, sp->step0);
+        tadd_info("pack %lld: worker started at step %ld",
+                  (long long)sp->pf.pack_id, sp->step0);
+    } else if (strcmp(e, "eval") == 0) {
+        rc = sched_record_eval(sp, ev);
+    } else if (strcmp(e, "diverged") == 0) {
+        int64_t trial = sched_trial(sp, ev);
+        long step = sched_long(ev, "step", -1);
+
+        tadd_info("pack %lld: model %ld (seed %ld) diverged at step %ld",
+                  (long long)sp->pf.pack_id, sched_long(ev, "index", -1),
+                  sched_long(ev, "seed", -1), step);
+        if (trial)
+            rc = tadd_queue_trial_diverged(s->db, trial, step);
+        sched_changed(s, sp->pf.sweep_id);
+    } else if (strcmp(e, "checkpoint") == 0) {
+        long step = sched_long(ev, "step", -1);
+
+        sched_note_step(sp, step);
+        rc = tadd_db_run(s->db,
+                         "UPDATE packs SET step = ?, checkpoint_step = ? "
+                         "WHERE id = ?",
+                         "iii", (int64_t)step, (int64_t)step,
+                         sp->pf.pack_id);
+    } else if (strcmp(e, "stopped") == 0) {
+        sp->saw_stopped = 1;
+        sched_note_step(sp, sched_long(ev, "step", -1));
+    } else if (strcmp(e, "end") == 0) {
+        rc = sched_record_end(sp, ev);
+        sched_changed(s, sp->pf.sweep_id);
+    } else if (strcmp(e, "error") == 0) {
+        const cJSON *msg = cJSON_GetObjectItemCaseSensitive(ev, "message");
+
+        snprintf(sp->error, sizeof(sp->error), "%s",
+                 cJSON_IsString(msg) ? msg->valuestring : "(no message)");
+        tadd_warn("pack %lld: worker error: %s", (long long)sp->pf.pack_id,
+                  sp->error);
+    } else {
+        tadd_debug("pack %lld: unknown worker event \"%s\"",
+                   (long long)sp->pf.pack_id, e);
+    }
+    if (rc != 0)
+        sched_db_error(s, "recording a worker event");
+    cJSON_Delete(ev);
+}
+
+/* ---- exits ---- */
+
+/* Appends the last lines the worker wrote to stderr since this run began
+ * to reason. */
+static void sched_stderr_tail(const struct sched_pack *sp, char *reason,
+                              size_t len)
+{
+    char path[PATH_MAX * 2];
+    char buf[2048];
+    const char *p;
+    off_t size, from;
+    ssize_t n;
+    int fd, lines = 0;
+
+    snprintf(path, sizeof(path), "%s/%s", sp->s->home, sp->pf.log_path);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    size = lseek(fd, 0, SEEK_END);
+    from = size - (off_t)sizeof(buf) + 1;
+    if (from < sp->log_offset)
+        from = sp->log_offset;
+    if (size <= from || lseek(fd, from, SEEK_SET) < 0) {
+        close(fd);
+        return;
+    }
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return;
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        n--;
+    buf[n] = '\0';
+    p = buf + n;
+    while (p > buf && lines < SCHED_STDERR_TAIL) {
+        p--;
+        if (*p == '\n')
+            lines++;
+    }
+    if (*p == '\n')
+        p++;
+    if (*p) {
+        size_t used = strlen(reason);
+        tadd_msg_append(reason, len, "; stderr: %s", p);
+        /* One line in status and show. */
+        for (char *q = reason + used; *q; q++)
+            if (*q == '\n')
+                *q = '|';
+    }
+}
+
+static void sched_describe_exit(const struct sched_pack *sp,
+                                const struct tadd_exec_exit *ex,
+                                char *reason, size_t len)
+{
+    if (ex->term_signal)
+        snprintf(reason, len, "worker killed by signal %d (%s)",
+                 ex->term_signal, strsignal(ex->term_signal));
+    else if (ex->exit_status < 0)
+        snprintf(reason, len, "worker could not be started");
+    else if (ex->exit_status == 0)
+        snprintf(reason, len,
+                 "worker exited with status 0 without finishing");
+    else
+        snprintf(reason, len, "worker exited with status %lld",
+                 (long long)ex->exit_status);
+    if (sp->error[0]) {
+        size_t used = strlen(reason);
+        snprintf(reason + used, len - used, ": %s", sp->error);
+    }
+    sched_stderr_tail(sp, reason, len);
+}
+
+static int sched_live_members(struct tadd_scheduler *s, int64_t pack_id,
+                              int64_t *live)
+{
+    return tadd_db_int(s->db, live, 0,
+                       "SELECT COUNT(*) FROM pack_members m JOIN trials t "
+                       "ON t.id = m.trial_id WHERE m.pack_id = ? AND "
+                       "t.state IN ('queued', 'running')",
+                       "i", pack_id);
+}
+
+/* The worker stopped on request: it resumes later, or the pack ends as
+ * cancelled. */
+static int sched_after_stop(struct sched_pack *sp)
+{
+    struct tadd_scheduler *s = sp->s;
+    char reason[128];
+    int64_t live = 0;
+
+    if (sp->stop == STOP_CANCEL) {
+        if (sched_live_members(s, sp->pf.pack_id, &live) != 0)
+            return -1;
+        /* A retry may have revived trials while the worker was stopping. */
+        if (live == 0)
+            return tadd_queue_pack_cancelled(s->db, sp->pf.pack_id,
+                                             "cancelled on request");
+        return tadd_queue_pack_requeue(s->db, sp->pf.pack_id,
+                                       "retried while stopping");
+    }
+    if (sp->stop == STOP_SHUTDOWN)
+        snprintf(reason, sizeof(reason),
+                 "daemon stopped at step %ld; resumes from its state",
+                 sp->step);
+    else
+        snprintf(reason, sizeof(reason),
+                 "worker stopped by a signal from outside the daemon at "
+                 "step %ld; resumes from its state",
+                 sp->step);
+    return tadd_queue_pack_requeue(s->db, sp->pf.pack_id, reason);
+}
+
+/* An abnormal end: count it, then restart or fail. Returns 1 when sp
+ * stays for a restart. */
+static int sched_after_crash(struct sched_pack *sp,
+                             const struct tadd_exec_exit *ex)
+{
+    struct tadd_scheduler *s = sp->s;
+    char reason[SCHED_REASON_LEN];
+    char final[SCHED_REASON_LEN + 64];
+
+    sched_describe_exit(sp, ex, reason, sizeof(reason));
+    /* Exit status 1 is bad input: the same pack would fail again. */
+    if (!ex->term_signal && ex->exit_status == 1) {
+        tadd_error("pack %lld: %s", (long long)sp->pf.pack_id, reason);
+        if (tadd_queue_pack_failed(s->db, sp->pf.pack_id, reason) != 0)
+            sched_db_error(s, "failing a pack");
+        return 0;
+    }
+    sp->attempts++;
+    if (tadd_queue_pack_attempt(s->db, sp->pf.pack_id, reason) != 0)
+        sched_db_error(s, "counting a pack's attempt");
+    if (sp->attempts > s->set->attempts || s->shutting_down) {
+        if (s->shutting_down) {
+            if (tadd_queue_pack_requeue(s->db, sp->pf.pack_id, reason) != 0)
+                sched_db_error(s, "requeueing a pack");
+            return 0;
+        }
+        snprintf(final, sizeof(final), "%s (after %d attempts)", reason,
+                 sp->attempts);
+        tadd_error("pack %lld failed: %s", (long long)sp->pf.pack_id, final);
+        if (tadd_queue_pack_failed(s->db, sp->pf.pack_id, final) != 0)
+            sched_db_error(s, "failing a pack");
+        return 0;
+    }
+    tadd_warn("pack %lld: %s; restarting from its state (attempt %d of %d)",
+              (long long)sp->pf.pack_id, reason, sp->attempts,
+              s->set->attempts);
+    return 1;
+}
+
+static void sched_restart_due(uv_timer_t *t)
+{
+    struct sched_pack *sp = t->data;
+
+    sched_launch(sp, 1);
+}
+
+static void sched_on_exit(void *ctx, struct tadd_exec_run *run,
+                          const struct tadd_exec_exit *ex)
+{
+    struct sched_pack *sp = ctx;
+    struct tadd_scheduler *s = sp->s;
+    int rc = 0;
+    int keep = 0;
+
+    (void)run;
+    sp->run = NULL;
+    uv_timer_stop(&sp->timer);
+    tadd_info("pack %lld: worker exited (status %lld, signal %d) at step %ld",
+              (long long)sp->pf.pack_id, (long long)ex->exit_status,
+              ex->term_signal, sp->step);
+    if (sp->saw_end && !ex->term_signal && ex->exit_status == 0) {
+        rc = tadd_queue_pack_done(s->db, sp->pf.pack_id);
+        tadd_info("pack %lld: done", (long long)sp->pf.pack_id);
+    } else if (sp->stop != STOP_NONE ||
+               (sp->saw_stopped && !ex->term_signal &&
+                ex->exit_status == 0)) {
+        if (sp->stop == STOP_NONE && s->shutting_down)
+            sp->stop = STOP_SHUTDOWN;
+        rc = sched_after_stop(sp);
+    } else {
+        keep = sched_after_crash(sp, ex);
+    }
+    if (rc != 0)
+        sched_db_error(s, "recording a worker's exit");
+    sched_changed(s, sp->pf.sweep_id);
+    if (keep) {
+        uv_timer_start(&sp->timer, sched_restart_due, SCHED_RESTART_DELAY_MS,
+                       0);
+        return;
+    }
+    sched_pack_drop(sp);
+    tadd_scheduler_kick(s);
+}
+
+/* ---- launching ---- */
+
+static off_t sched_log_size(const struct sched_pack *sp)
+{
+    char path[PATH_MAX * 2];
+    struct stat st;
+
+    snprintf(path, sizeof(path), "%s/%s", sp->s->home, sp->pf.log_path);
+    return stat(path, &st) == 0 ? st.st_size : 0;
+}
+
+/* Starts (or restarts) sp's worker; on failure counts an attempt like a
+ * crash. */
+static void sched_launch(struct sched_pack *sp, int restart)
+{
+    static const struct tadd_exec_callbacks cbs = {
+        .on_line = sched_on_line,
+        .on_exit = sched_on_exit,
+    };
+    struct tadd_scheduler *s = sp->s;
+    struct tadd_exec_spec spec;
+    char handle[TADD_EXEC_HANDLE_LEN] = "";
+    char err[1024];
+    char reason[128];
+    int64_t pack_id = sp->pf.pack_id;
+    int rc;
+
+    if (s->shutting_down) {
+        if (restart &&
+            tadd_queue_pack_requeue(s->db, pack_id, "daemon stopped") != 0)
+            sched_db_error(s, "requeueing a pack");
+        sched_pack_drop(sp);
+        return;
+    }
+    if (!restart) {
+        int64_t attempts = 0;
+        if (tadd_db_int(s->db, &attempts, 0,
+                        "SELECT attempts FROM packs WHERE id = ?", "i",
+                        pack_id) != 0)
+            sched_db_error(s, "reading a pack's attempts");
+        sp->attempts = (int)attempts;
+    }
+    tadd_packfile_free(&sp->pf);
+    if (tadd_packfile_write(s->db, s->home, pack_id,
+                            s->set->checkpoint_interval, &sp->pf, err,
+                            sizeof(err)) != 0) {
+        sp->pf.pack_id = pack_id;
+        goto fail;
+    }
+    sp->saw_end = 0;
+    sp->saw_stopped = 0;
+    sp->error[0] = '\0';
+    sp->log_offset = sched_log_size(sp);
+    spec.pack_id = pack_id;
+    spec.pack_path = sp->pf.pack_path;
+    spec.log_path = sp->pf.log_path;
+    spec.threads = s->set->threads;
+    if (s->ex->ops->start(s->ex, &spec, &cbs, sp, &sp->run, handle, err,
+                          sizeof(err)) != 0)
+        goto fail;
+    sp->t_launch = sp->t0 = sp->t_step = uv_now(s->loop);
+    tadd_info("pack %lld: %s %d models (%s)", (long long)pack_id,
+              restart ? "restarted" : "started", sp->pf.n_models, handle);
+    if (restart) {
+        snprintf(reason, sizeof(reason), "attempt %d", sp->attempts + 1);
+        rc = tadd_queue_pack_restarted(s->db, pack_id, handle, reason);
+    } else {
+        rc = tadd_queue_pack_started(s->db, pack_id, handle);
+    }
+    if (rc != 0) {
+        /* The queue would offer this pack again at once: stop it, and
+         * start nothing more until someone looks at the database. */
+        sched_db_error(s, "recording a pack's start");
+        tadd_error("not starting more packs until taddd restarts");
+        s->halted = 1;
+        sched_stop(sp, STOP_SHUTDOWN);
+        return;
+    }
+    sched_changed(s, sp->pf.sweep_id);
+    return;
+fail:
+    tadd_error("pack %lld: cannot start its worker: %s", (long long)pack_id,
+               err);
+    if (!restart) {
+        /* Nothing ran: the pack must leave 'queued' or it would be picked
+         * again at once. */
+        if (tadd_queue_pack_started(s->db, pack_id, "") != 0)
+            sched_db_error(s, "recording a pack's start");
+    }
+    {
+        struct tadd_exec_exit ex = {.exit_status = -1};
+        tadd_msgf(sp->error, sizeof(sp->error), "%s", err);
+        sp->log_offset = sched_log_size(sp);
+        if (sched_after_crash(sp, &ex)) {
+            uv_timer_start(&sp->timer, sched_restart_due,
+                           SCHED_RESTART_DELAY_MS, 0);
+            return;
+        }
+    }
+    sched_changed(s, sp->pf.sweep_id);
+    sched_pack_drop(sp);
+}
+
+void tadd_scheduler_kick(struct tadd_scheduler *s)
+{
+    while (!s->shutting_down && !s->halted &&
+           s->n_packs < s->set->workers) {
+        struct sched_pack *sp;
+        struct sched_pack **tail;
+        int64_t pack_id = 0;
+
+        if (tadd_queue_next_pack(s->db, &pack_id) != 0) {
+            sched_db_error(s, "choosing the next pack");
+            return;
+        }
+        if (pack_id == 0)
+            return;
+        sp = calloc(1, sizeof(*sp));
+        if (!sp) {
+            tadd_error("out of memory starting pack %lld",
+                       (long long)pack_id);
+            return;
+        }
+        sp->s = s;
+        sp->pf.pack_id = pack_id;
+        sp->timer.data = sp;
+        uv_timer_init(s->loop, &sp->timer);
+        for (tail = &s->packs; *tail; tail = &(*tail)->next)
+            ;
+        *tail = sp;
+        s->n_packs++;
+        sched_launch(sp, 0);
+    }
+}
+
+/* ---- stopping ---- */
+
+static void sched_stop_overdue(uv_timer_t *t)
+{
+    struct sched_pack *sp = t->data;
+
+    if (!sp->run)
+        return;
+    tadd_warn("pack %lld: worker did not stop within %.0f s; killing it",
+              (long long)sp->pf.pack_id, sp->s->set->stop_timeout);
+    sp->s->ex->ops->stop(sp->s->ex, sp->run);
+}
+
+static void sched_stop(struct sched_pack *sp, enum sched_stop why)
+{
+    struct tadd_scheduler *s = sp->s;
+    int rc;
+
+    if (!sp->run) {
+        /* Waiting for a restart: nothing runs, so settle it now. */
+        uv_timer_stop(&sp->timer);
+        sp->stop = why;
+        rc = why == STOP_CANCEL
+                 ? tadd_queue_pack_cancelled(s->db, sp->pf.pack_id,
+                                             "cancelled on request")
+                 : tadd_queue_pack_requeue(s->db, sp->pf.pack_id,
+                                           "daemon stopped");
+        if (rc != 0)
+            sched_db_error(s, "stopping a pack");
+        sched_changed(s, sp->pf.sweep_id);
+        sched_pack_drop(sp);
+        return;
+    }
+    if (sp->stop != STOP_NONE) {
+        if (why == STOP_SHUTDOWN)
+            sp->stop = why;
+        return;
+    }
+    sp->stop = why;
+    tadd_info("pack %lld: asking the worker to save and stop",
+              (long long)sp->pf.pack_id);
+    s->ex->ops->stop(s->ex, sp->run);
+    uv_timer_start(&sp->timer, sched_stop_overdue,
+                   (uint64_t)(s->set->stop_timeout * 1000.0), 0);
+}
+
+void tadd_scheduler_cancel_pack(struct tadd_scheduler *s, int64_t pack_id)
+{
+    struct sched_pack *sp = sched_find(s, pack_id);
+
+    if (sp) {
+        sched_stop(sp, STOP_CANCEL);
+        return;
+    }
+    /* Marked running in the database but not held here: nothing to stop. */
+    if (tadd_queue_pack_cancelled(s->db, pack_id, "cancelled on request") !=
+        0)
+        sched_db_error(s, "cancelling a pack");
+}
+
+void tadd_scheduler_shutdown(struct tadd_scheduler *s)
+{
+    struct sched_pack *sp = s->packs;
+
+    s->shutting_down = 1;
+    if (s->n_packs == 0) {
+        if (s->cb.on_idle)
+            s->cb.on_idle(s->ctx);
+        return;
+    }
+    while (sp) {
+        struct sched_pack *next = sp->next;
+        sched_stop(sp, STOP_SHUTDOWN);
+        sp = next;
+    }
+}
+
+int tadd_scheduler_recover(struct tadd_scheduler *s, char *err,
+                           size_t errlen)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    st = tadd_db_query(s->db,
+                       "SELECT p.id, p.handle, s.name, p.checkpoint_step "
+                       "FROM packs p JOIN sweeps s ON s.id = p.sweep_id "
+                       "WHERE p.state = 'running' ORDER BY p.id",
+                       NULL);
+    if (!st) {
+        tadd_msgf(err, errlen, "%s", s->db->err);
+        return -1;
+    }
+    while ((rc = tadd_db_step(s->db, st)) == 1) {
+        struct tadd_packfile pf;
+        struct tadd_exec_spec spec;
+        char reason[160];
+        int64_t id = sqlite3_column_int64(st, 0);
+        const char *handle = (const char *)sqlite3_column_text(st, 1);
+
+        memset(&pf, 0, sizeof(pf));
+        tadd_packfile_paths(&pf, tadd_db_text(st, 2), id);
+        spec.pack_id = id;
+        spec.pack_path = pf.pack_path;
+        spec.log_path = pf.log_path;
+        spec.threads = s->set->threads;
+        if (s->ex->ops->reclaim(s->ex, handle, &spec, err, errlen) != 0) {
+            sqlite3_finalize(st);
+            return -1;
+        }
+        snprintf(reason, sizeof(reason),
+                 "daemon restarted; resumes from its last state (step %lld)",
+                 (long long)sqlite3_column_int64(st, 3));
+        if (tadd_queue_pack_requeue(s->db, id, reason) != 0) {
+            tadd_msgf(err, errlen, "%s", s->db->err);
+            sqlite3_finalize(st);
+            return -1;
+        }
+        tadd_info("pack %lld: %s", (long long)id, reason);
+    }
+    sqlite3_finalize(st);
+    if (rc < 0) {
+        tadd_msgf(err, errlen, "%s", s->db->err);
+        return -1;
+    }
+    return 0;
+}
+
+int tadd_scheduler_info(struct tadd_scheduler *s,
+                        struct tadd_sched_info **out, int *n)
+{
+    uint64_t now = uv_now(s->loop);
+    struct tadd_sched_info *v;
+    int i = 0;
+
+    *out = NULL;
+    *n = 0;
+    v = calloc((size_t)s->n_packs + 1, sizeof(*v));
+    if (!v)
+        return -1;
+    for (struct sched_pack *sp = s->packs; sp; sp = sp->next, i++) {
+        struct tadd_sched_info *in = &v[i];
+        double run_s = (double)(sp->t_step - sp->t0) / 1000.0;
+
+        in->pack_id = sp->pf.pack_id;
+        in->sweep_id = sp->pf.sweep_id;
+        in->step = sp->step;
+        in->train_steps = sp->pf.train_steps;
+        in->seconds = (double)(now - sp->t_launch) / 1000.0;
+        in->attempts = sp->attempts;
+        in->steps_per_sec = 0;
+        in->eta = -1;
+        if (sp->step > sp->step0 && run_s > 0) {
+            double since = (double)(now - sp->t_step) / 1000.0;
+            in->steps_per_sec = (double)(sp->step - sp->step0) / run_s;
+            in->eta = (double)(sp->pf.train_steps - sp->step) /
+                          in->steps_per_sec -
+                      since;
+            if (in->eta < 0)
+                in->eta = 0;
+        }
+        in->phase = !sp->run ? "restarting"
+                    : sp->stop != STOP_NONE ? "stopping"
+                                            : "running";
+    }
+    *out = v;
+    *n = i;
+    return 0;
+}
