@@ -82,8 +82,9 @@ static int results_aggregate(struct tadd_config_result *r,
             continue;
         if (t->params > 0 && r->params > 0 && t->params != r->params) {
             results_err(err, errlen,
-                        "config '%s': seed %ld has %ld params, another "
-                        "seed %ld", name, t->seed, t->params, r->params);
+                        "config '%s': seed %ld has %ld params where an "
+                        "earlier seed has %ld", name, t->seed, t->params,
+                        r->params);
             return -1;
         }
         if (t->params > 0)

@@ -199,8 +199,8 @@ static void test_errors(void)
     };
     opt.baseline_config = NULL;
     CHECK(tadd_results_compute(bad, 2, &opt, &r, err, sizeof err) < 0);
-    CHECK_STR_HAS(err, "config 'a': seed 2 has 872 params, another seed "
-                       "896");
+    CHECK_STR_HAS(err, "config 'a': seed 2 has 872 params where an "
+                       "earlier seed has 896");
 
     bad[1].config = NULL;
     CHECK(tadd_results_compute(bad, 2, &opt, &r, err, sizeof err) < 0);
