@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""tools/convert_torch_checkpoint.py on reference-style checkpoints.
+"""PyTorch interop: tools/convert_torch_checkpoint.py and tools/tadd_torch.py.
 
 Each golden case's weights are written back the way the PyTorch reference
 stores them (nn.Linear weights as [out, in], a tied lm_head, a causal-mask
 buffer, use_rmsnorm / tie_qkv / fixed_full_rank in model_config), saved
 with torch.save, converted, and compared with the golden file by the
 project's own reader (st_compare, argv[1]). Then the refusals, a shared
-block and a several-models checkpoint.
+block and a several-models checkpoint. Last, tadd_torch.load must give
+each golden case's parameter count and logits.
 
 Exits 77 (a skip, as meson reports it) when PyTorch is not installed.
 """
@@ -28,6 +29,7 @@ SRC = os.environ.get("TADD_SOURCE_ROOT",
                      os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(SRC, "tools"))
 import convert_torch_checkpoint as conv  # noqa: E402
+import tadd_torch  # noqa: E402
 
 GOLDEN = os.environ["TADD_GOLDEN_DIR"]
 ST_COMPARE = sys.argv[1]
@@ -205,12 +207,44 @@ def test_several_models(tmp):
           "several: the second model was taken")
 
 
+def test_loader():
+    batch = json.load(open(os.path.join(GOLDEN, "batch.json")))
+    x = torch.tensor(batch["x"])
+    index = json.load(open(os.path.join(GOLDEN, "index.json")))
+    for case in sorted(index):
+        model = tadd_torch.load(os.path.join(GOLDEN, case,
+                                             "weights.safetensors"))
+        n = sum(p.numel() for p in model.parameters())
+        check(n == index[case]["params"],
+              "loader %s: %d params, golden %d" % (case, n,
+                                                    index[case]["params"]))
+        expected, _ = read_st(os.path.join(GOLDEN, case,
+                                           "expected.safetensors"))
+        with torch.no_grad():
+            logits = model(x)
+        diff = (logits - expected["logits"]).abs().max().item()
+        scale = expected["logits"].abs().max().item()
+        check(diff <= 1e-5 * max(1.0, scale),
+              "loader %s: logits differ by %g" % (case, diff))
+        greedy = expected["greedy_digits"].to(torch.long)
+        pairs = batch["pairs"]
+        a, b = pairs[0]
+        want = 0
+        for i, tok in enumerate(greedy[0].tolist()):
+            if tok > 9:
+                break
+            want += tok * 10 ** i
+        check(tadd_torch.predict(model, a, b) == want,
+              "loader %s: predict differs from greedy_digits" % case)
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         test_golden(tmp)
         test_refusals(tmp)
         test_shared_block(tmp)
         test_several_models(tmp)
+    test_loader()
     if failures:
         print("%d check(s) failed" % failures, file=sys.stderr)
         return 1

@@ -1,0 +1,355 @@
+/*
+ * The passes of the transformer over a batch: training step, teacher-forced
+ * argmax and greedy decoding, each a loop over chunks of MODEL_LANES
+ * sequences (padded with empty sequences at the end of the batch).
+ *
+ * A chunk's forward covers the positions [r0, r0 + N) of every block and
+ * appends their keys and values to each block's cache; queries run at all
+ * N positions except in the last block, which runs them only where an
+ * output is wanted (the labelled positions of a training step, the answer
+ * positions of an evaluation, the newest position while decoding). Keys
+ * and values are still needed at every position, so the last block's
+ * attention input is computed everywhere.
+ *
+ * Weight gradients are summed over a chunk before they are added to the
+ * batch's, which keeps float sums short; chunks run in batch order, so
+ * the result depends only on the batch.
+ */
+#include "model_internal.h"
+
+#include <assert.h>
+#include <string.h>
+
+#define L MODEL_LANES
+#define T TADD_CONTEXT
+#define V TADD_VOCAB
+
+/* 0, 1, ..., T - 1: the query positions of a block that queries all. */
+static const int *positions_all(void)
+{
+    static const int all[T] = {
+        0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
+        17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32,
+    };
+    return all;
+}
+
+/* x (C, N) = token_emb[ids] + pos_emb at the positions [r0, r0 + N). */
+static void embed_forward(lanes_t *x, const struct model_eff *e,
+                          const uint8_t *ids, int C, int r0, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const uint8_t *id = ids + (size_t)(r0 + i) * L;
+        const float *pos = e->pos + (size_t)(r0 + i) * C;
+        for (int c = 0; c < C; c++) {
+            lanes_t v;
+            for (int s = 0; s < L; s++)
+                v[s] = e->tok[(size_t)id[s] * C + c];
+            x[c * n + i] = v + pos[c];
+        }
+    }
+}
+
+static void embed_backward(struct model_grad *g, const lanes_t *dx,
+                           const uint8_t *ids, int C)
+{
+    for (int t = 0; t < T; t++) {
+        const uint8_t *id = ids + (size_t)t * L;
+        for (int c = 0; c < C; c++) {
+            lanes_t d = dx[c * T + t];
+            float sum = d[0];
+            g->tok_emb[(size_t)id[0] * C + c] += d[0];
+            for (int s = 1; s < L; s++) {
+                g->tok_emb[(size_t)id[s] * C + c] += d[s];
+                sum += d[s];
+            }
+            g->pos[(size_t)t * C + c] += sum;
+        }
+    }
+}
+
+/* dst (C, nq) = src (C, n) at the relative positions idx (nq). */
+static void gather(lanes_t *dst, const lanes_t *src, const int *qpos,
+                   int r0, int C, int n, int nq)
+{
+    for (int c = 0; c < C; c++)
+        for (int p = 0; p < nq; p++)
+            dst[c * nq + p] = src[c * n + qpos[p] - r0];
+}
+
+/* dst (C, n) += src (C, nq) at the positions qpos (nq), r0 = 0. */
+static void scatter_add(lanes_t *dst, const lanes_t *src, const int *qpos,
+                        int C, int n, int nq)
+{
+    for (int c = 0; c < C; c++)
+        for (int p = 0; p < nq; p++)
+            dst[c * n + qpos[p]] += src[c * nq + p];
+}
+
+/*
+ * Block l over the positions [r0, r0 + n), queries at qpos (nq), writing
+ * the block's output (C, nq) into ws->x[l + 1].
+ */
+static void block_forward(struct tadd_workspace *ws, int l, int r0, int n,
+                          const int *qpos, int nq, int need_grad)
+{
+    const struct tadd_model_config *cfg = &ws->cfg;
+    const int C = cfg->d_model, F = cfg->d_ff, C3 = 3 * cfg->d_model;
+    const struct model_eff_layer *w = &ws->eff.layer[l];
+    struct model_act *a = &ws->act[l];
+    lanes_t *out = ws->x[l + 1];
+
+    mk_norm_forward(a->u, a->xhat1, a->rstd1, a->x, w->ln1_w, w->ln1_b, C,
+                    n);
+    /* Keys and values go into the cache at their absolute positions. */
+    mk_linear(a->kv + r0, T, a->u, (size_t)n, w->qkv + C, (size_t)C3, 1, C,
+              2 * C, n, 0);
+    if (nq == n) {
+        a->uq_use = a->u;
+        a->xq_use = a->x;
+    } else {
+        gather(a->uq, a->u, qpos, r0, C, n, nq);
+        gather(a->xq, a->x, qpos, r0, C, n, nq);
+        a->uq_use = a->uq;
+        a->xq_use = a->xq;
+    }
+    mk_linear(a->q, (size_t)nq, a->uq_use, (size_t)nq, w->qkv, (size_t)C3, 1,
+              C, C, nq, 0);
+    mk_attention_forward(a->o, a->att, a->q, a->kv, qpos, nq, C,
+                         cfg->n_head);
+    memcpy(a->a, a->xq_use, (size_t)C * nq * sizeof(lanes_t));
+    mk_linear(a->a, (size_t)nq, a->o, (size_t)nq, w->proj, (size_t)C, 1, C,
+              C, nq, 1);
+    mk_norm_forward(a->h, a->xhat2, a->rstd2, a->a, w->ln2_w, w->ln2_b, C,
+                    nq);
+    mk_linear(a->g, (size_t)nq, a->h, (size_t)nq, w->fc1, (size_t)F, 1, C, F,
+              nq, 0);
+    mk_gelu_forward(a->g, need_grad ? a->gd : NULL, (size_t)F * nq);
+    memcpy(out, a->a, (size_t)C * nq * sizeof(lanes_t));
+    mk_linear(out, (size_t)nq, a->g, (size_t)nq, w->fc2, (size_t)C, 1, F, C,
+              nq, 1);
+}
+
+/*
+ * Forward of the chunk in ws->ids over the positions [r0, r0 + n), the
+ * last block querying at qpos (nq). Leaves logits (V, nq).
+ */
+static void chunk_forward(struct tadd_workspace *ws, int r0, int n,
+                          const int *qpos, int nq, int need_grad)
+{
+    const struct tadd_model_config *cfg = &ws->cfg;
+    const int C = cfg->d_model, nl = cfg->n_layer;
+    const int *all = positions_all() + r0;
+    const struct model_eff *e = &ws->eff;
+
+    embed_forward(ws->x[0], e, ws->ids, C, r0, n);
+    for (int l = 0; l < nl; l++) {
+        int last = l == nl - 1;
+        block_forward(ws, l, r0, n, last ? qpos : all, last ? nq : n,
+                      need_grad);
+    }
+    mk_norm_forward(ws->nf, ws->xhatf, ws->rstdf, ws->x[nl], e->lnf_w,
+                    e->lnf_b, C, nq);
+    /* Tied head: logits[v] = sum_c nf[c] token_emb[v][c]. */
+    mk_linear(ws->logits, (size_t)nq, ws->nf, (size_t)nq, e->tok, 1,
+              (size_t)C, C, V, nq, 0);
+}
+
+/* Backward of block l of a training forward (r0 = 0, N = T), from the
+ * gradient of its output in ws->dx (C, nq) to that of its input in
+ * ws->dxin (C, T). */
+static void block_backward(struct tadd_workspace *ws, int l, const int *qpos,
+                           int nq)
+{
+    const struct tadd_model_config *cfg = &ws->cfg;
+    const int C = cfg->d_model, F = cfg->d_ff, C3 = 3 * cfg->d_model;
+    const struct model_eff_layer *w = &ws->eff.layer[l];
+    struct model_grad_layer *g = &ws->grad.layer[l];
+    struct model_act *a = &ws->act[l];
+    size_t q = (size_t)nq;
+
+    /* MLP, its residual passing dx straight through to da. */
+    memcpy(ws->da, ws->dx, (size_t)C * q * sizeof(lanes_t));
+    mk_linear(ws->dg, q, ws->dx, q, w->fc2, 1, (size_t)C, C, F, nq, 0);
+    mk_linear_backward_weight(g->fc2, (size_t)C, 1, a->g, q, ws->dx, q, F,
+                              C, nq);
+    for (size_t i = 0; i < (size_t)F * q; i++)
+        ws->dg[i] *= a->gd[i];
+    mk_linear(ws->dh, q, ws->dg, q, w->fc1, 1, (size_t)F, F, C, nq, 0);
+    mk_linear_backward_weight(g->fc1, (size_t)F, 1, a->h, q, ws->dg, q, C,
+                              F, nq);
+    mk_norm_backward(ws->da, g->ln2_w, w->ln2_b ? g->ln2_b : NULL, ws->dh,
+                     a->xhat2, a->rstd2, w->ln2_w, C, nq);
+
+    /* Attention. */
+    mk_linear(ws->dout, q, ws->da, q, w->proj, 1, (size_t)C, C, C, nq, 0);
+    mk_linear_backward_weight(g->proj, (size_t)C, 1, a->o, q, ws->da, q, C,
+                              C, nq);
+    memset(ws->dkv, 0, (size_t)2 * C * T * sizeof(lanes_t));
+    mk_attention_backward(ws->dq, ws->dkv, ws->ds, ws->dout, a->att, a->q,
+                          a->kv, qpos, nq, C, cfg->n_head);
+    mk_linear(ws->du, T, ws->dkv, T, w->qkv + C, 1, (size_t)C3, 2 * C, C, T,
+              0);
+    mk_linear_backward_weight(g->qkv + C, (size_t)C3, 1, a->u, T, ws->dkv, T,
+                              C, 2 * C, T);
+    mk_linear(ws->duq, q, ws->dq, q, w->qkv, 1, (size_t)C3, C, C, nq, 0);
+    mk_linear_backward_weight(g->qkv, (size_t)C3, 1, a->uq_use, q, ws->dq,
+                              q, C, C, nq);
+    scatter_add(ws->du, ws->duq, qpos, C, T, nq);
+
+    /* The block input: residual from da, then through norm1. */
+    memset(ws->dxin, 0, (size_t)C * T * sizeof(lanes_t));
+    scatter_add(ws->dxin, ws->da, qpos, C, T, nq);
+    mk_norm_backward(ws->dxin, g->ln1_w, w->ln1_b ? g->ln1_b : NULL, ws->du,
+                     a->xhat1, a->rstd1, w->ln1_w, C, T);
+}
+
+static void chunk_backward(struct tadd_workspace *ws, const int *qpos,
+                           int nq)
+{
+    const struct tadd_model_config *cfg = &ws->cfg;
+    const int C = cfg->d_model, nl = cfg->n_layer;
+    const struct model_eff *e = &ws->eff;
+    size_t q = (size_t)nq;
+
+    /* Tied head: d nf[c] = sum_v dlogits[v] token_emb[v][c]. */
+    mk_linear(ws->dh, q, ws->dlogits, q, e->tok, (size_t)C, 1, V, C, nq, 0);
+    mk_linear_backward_weight(ws->grad.tok_head, 1, (size_t)C, ws->nf, q,
+                              ws->dlogits, q, C, V, nq);
+    memset(ws->dx, 0, (size_t)C * q * sizeof(lanes_t));
+    mk_norm_backward(ws->dx, ws->grad.lnf_w, e->lnf_b ? ws->grad.lnf_b : NULL,
+                     ws->dh, ws->xhatf, ws->rstdf, e->lnf_w, C, nq);
+    for (int l = nl - 1; l >= 0; l--) {
+        lanes_t *t;
+        int last = l == nl - 1;
+        block_backward(ws, l, last ? qpos : positions_all(), last ? nq : T);
+        t = ws->dx;
+        ws->dx = ws->dxin;
+        ws->dxin = t;
+    }
+    embed_backward(&ws->grad, ws->dx, ws->ids, C);
+}
+
+/* Copies sequences [b0, b0 + nb) of x (B, T) into ws->ids, padding. */
+static void load_ids(struct tadd_workspace *ws, const uint8_t *x, int len,
+                     int b0, int nb)
+{
+    memset(ws->ids, 0, (size_t)T * L);
+    for (int s = 0; s < nb; s++)
+        for (int t = 0; t < len; t++) {
+            assert(x[(size_t)(b0 + s) * len + t] < V);
+            ws->ids[(size_t)t * L + s] = x[(size_t)(b0 + s) * len + t];
+        }
+}
+
+double tadd_model_step(const struct tadd_model *m, struct tadd_workspace *ws,
+                       const uint8_t *x, const int8_t *y, int B,
+                       float *grads, float *logits)
+{
+    int qpos[T], nq = 0;
+    long count = 0;
+    double loss = 0.0;
+    float scale;
+
+    assert(B <= ws->max_batch);
+    /* Queries are needed where a label is (or everywhere for logits). */
+    for (int t = 0; t < T; t++) {
+        int any = logits != NULL;
+        for (int b = 0; b < B; b++)
+            if (y[(size_t)b * T + t] >= 0) {
+                any = 1;
+                count++;
+            }
+        if (any)
+            qpos[nq++] = t;
+    }
+    scale = count > 0 ? (float)(1.0 / (double)count) : 0.0f;
+
+    model_fold(m, ws);
+    if (grads)
+        memset(ws->grad_store, 0, ws->grad_floats * sizeof(float));
+    for (int b0 = 0; b0 < B && nq > 0; b0 += L) {
+        int nb = B - b0 < L ? B - b0 : L;
+        load_ids(ws, x, T, b0, nb);
+        for (int p = 0; p < nq; p++)
+            for (int s = 0; s < L; s++) {
+                int8_t lab = s < nb ? y[(size_t)(b0 + s) * T + qpos[p]] : -1;
+                assert(lab < V);
+                ws->labels[(size_t)p * L + s] = lab;
+            }
+        chunk_forward(ws, 0, T, qpos, nq, grads != NULL);
+        loss += mk_cross_entropy(ws->dlogits, ws->logits, ws->labels, nq, V,
+                                 scale);
+        if (logits)
+            for (int s = 0; s < nb; s++)
+                for (int p = 0; p < nq; p++)
+                    for (int v = 0; v < V; v++)
+                        logits[((size_t)(b0 + s) * T + qpos[p]) * V + v] =
+                            ws->logits[v * nq + p][s];
+        if (grads)
+            chunk_backward(ws, qpos, nq);
+    }
+    if (grads)
+        model_unfold_grads(m, ws, grads);
+    return count > 0 ? loss / (double)count : 0.0;
+}
+
+/* Index of the largest of V logits at query p, lane s; the first wins
+ * ties. */
+static uint8_t argmax_at(const lanes_t *logits, int nq, int p, int s)
+{
+    int best = 0;
+    for (int v = 1; v < V; v++)
+        if (logits[v * nq + p][s] > logits[best * nq + p][s])
+            best = v;
+    return (uint8_t)best;
+}
+
+void tadd_model_argmax_answer(const struct tadd_model *m,
+                              struct tadd_workspace *ws, const uint8_t *x,
+                              int B, uint8_t *pred)
+{
+    const int P = TADD_ANSWER_POSITIONS;
+    const int *qpos = positions_all() + TADD_FIRST_ANSWER_POS;
+
+    model_fold(m, ws);
+    for (int b0 = 0; b0 < B; b0 += L) {
+        int nb = B - b0 < L ? B - b0 : L;
+        load_ids(ws, x, T, b0, nb);
+        chunk_forward(ws, 0, T, qpos, P, 0);
+        for (int s = 0; s < nb; s++)
+            for (int p = 0; p < P; p++)
+                pred[(size_t)(b0 + s) * P + p] = argmax_at(ws->logits, P, p,
+                                                           s);
+    }
+}
+
+void tadd_model_greedy(const struct tadd_model *m, struct tadd_workspace *ws,
+                       const uint8_t *prompt, int B, int n_new,
+                       uint8_t *out)
+{
+    const int np = TADD_PROMPT_LEN;
+    const int *all = positions_all();
+
+    assert(n_new >= 0 && np - 1 + n_new <= T);
+    model_fold(m, ws);
+    for (int b0 = 0; b0 < B && n_new > 0; b0 += L) {
+        int nb = B - b0 < L ? B - b0 : L;
+        load_ids(ws, prompt, np, b0, nb);
+        /* The prompt fills the caches; its last position predicts the
+         * first new token. Each new token then runs alone. */
+        chunk_forward(ws, 0, np, all + np - 1, 1, 0);
+        for (int i = 0; i < n_new; i++) {
+            int t = np - 1 + i; /* the position that predicted token i */
+            if (i > 0)
+                chunk_forward(ws, t, 1, all + t, 1, 0);
+            for (int s = 0; s < L; s++) {
+                uint8_t tok = argmax_at(ws->logits, 1, 0, s);
+                if (s < nb)
+                    out[(size_t)(b0 + s) * n_new + i] = tok;
+                if (t + 1 < T)
+                    ws->ids[(size_t)(t + 1) * L + s] = tok;
+            }
+        }
+    }
+}
