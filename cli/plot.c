@@ -427,13 +427,7 @@ cleanup:
     return rc;
 }
 
-/* --- the verb -------------------------------------------------------- */
-
-static void plot_usage(FILE *f)
-{
-    fprintf(f, "usage: taddctl plot SWEEP [-o FILE.png] [--home DIR] "
-               "[--threshold X]\n");
-}
+/* --- a sweep, from its folder ----------------------------------------- */
 
 /* The sweep's success threshold from its summary.json, or 0.99. */
 static double plot_sweep_threshold(const char *home, const char *sweep)
@@ -458,72 +452,42 @@ static double plot_sweep_threshold(const char *home, const char *sweep)
     return thr;
 }
 
-int taddctl_plot(int argc, char **argv)
+int tadd_plot_sweep(const char *home, const char *sweep, const char *out,
+                    double threshold, FILE *written, char *err,
+                    size_t errlen)
 {
-    const char *sweep = NULL, *out = NULL, *home = getenv("TADD_HOME");
-    double threshold = NAN;
-    char err[1024], def_out[PLOT_PATH_MAX];
+    char def_out[PLOT_PATH_MAX], svg[PLOT_PATH_MAX], heat[PLOT_PATH_MAX];
     struct tadd_sweep_curves curves;
 
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int has_value = i + 1 < argc;
-        if ((strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) &&
-            has_value) {
-            out = argv[++i];
-        } else if (strcmp(a, "--home") == 0 && has_value) {
-            home = argv[++i];
-        } else if (strcmp(a, "--threshold") == 0 && has_value) {
-            char *end;
-            threshold = strtod(argv[++i], &end);
-            if (*end || !(threshold >= 0.0 && threshold < 1.0)) {
-                fprintf(stderr, "taddctl plot: --threshold: '%s' is not a "
-                        "number in [0, 1)\n", argv[i]);
-                return 2;
-            }
-        } else if (a[0] == '-' || sweep) {
-            fprintf(stderr, "taddctl plot: unexpected argument '%s'\n", a);
-            plot_usage(stderr);
-            return 2;
-        } else {
-            sweep = a;
-        }
-    }
-    if (!sweep) {
-        plot_usage(stderr);
-        return 2;
-    }
-    if (!home || !*home)
-        home = "runs";
     if (isnan(threshold))
         threshold = plot_sweep_threshold(home, sweep);
     if (!out) {
         int n = snprintf(def_out, sizeof def_out, "%s/%s/curves.png", home,
                          sweep);
         if (n < 0 || n >= (int)sizeof def_out) {
-            fprintf(stderr, "taddctl plot: home path too long\n");
-            return 1;
+            plot_err(err, errlen, "%s: home path too long", home);
+            return -1;
         }
         out = def_out;
     }
-    if (tadd_sweep_curves_read(home, sweep, threshold, &curves, err,
-                               sizeof err) < 0) {
-        fprintf(stderr, "taddctl plot: %s\n", err);
-        return 1;
-    }
-    int rc = tadd_plot_curves(&curves, out, threshold, err, sizeof err);
-    int heat = rc < 0 ? 0 : tadd_plot_heatmap(&curves, out, err, sizeof err);
+    if (plot_sibling(svg, out, ".svg", err, errlen) < 0 ||
+        plot_sibling(heat, out, "_heatmap.png", err, errlen) < 0 ||
+        tadd_sweep_curves_read(home, sweep, threshold, &curves, err,
+                               errlen) < 0)
+        return -1;
+    int rc = tadd_plot_curves(&curves, out, threshold, err, errlen);
+    int drew_heat = rc < 0 ? 0 : tadd_plot_heatmap(&curves, out, err,
+                                                  errlen);
     tadd_sweep_curves_free(&curves);
-    if (rc < 0 || heat < 0) {
-        fprintf(stderr, "taddctl plot: %s\n", err);
-        return 1;
+    if (rc < 0 || drew_heat < 0)
+        return -1;
+    if (written) {
+        fprintf(written, "%s\n%s\n", out, svg);
+        if (drew_heat) {
+            fprintf(written, "%s\n", heat);
+            if (plot_sibling(svg, out, "_heatmap.svg", err, errlen) == 0)
+                fprintf(written, "%s\n", svg);
+        }
     }
-    char svg[PLOT_PATH_MAX], heat_png[PLOT_PATH_MAX];
-    if (plot_sibling(svg, out, ".svg", err, sizeof err) == 0)
-        printf("%s\n%s\n", out, svg);
-    if (heat == 1 && plot_sibling(heat_png, out, "_heatmap.png", err,
-                                  sizeof err) == 0 &&
-        plot_sibling(svg, out, "_heatmap.svg", err, sizeof err) == 0)
-        printf("%s\n%s\n", heat_png, svg);
     return 0;
 }

@@ -1,5 +1,5 @@
 /*
- * `taddctl plot SWEEP [-o FILE] [--home DIR] [--threshold X]`: a sweep's
+ * `taddctl plot SWEEP [-o FILE] [--threshold X]`: a sweep's
  * grokking curves (validation exact match against step, a line per seed,
  * a panel per config) and, when its configs form a two-axis grid, a
  * heatmap of the success rate (a panel per variant). Each image is written
@@ -17,6 +17,7 @@
 #define TADD_PLOT_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "results_curves.h"
 
@@ -44,7 +45,15 @@ int tadd_plot_curves(const struct tadd_sweep_curves *c, const char *png_path,
 int tadd_plot_heatmap(const struct tadd_sweep_curves *c, const char *png_path,
                       char *err, size_t errlen);
 
-/* The verb; argv[0] is "plot". Returns the process exit status. */
-int taddctl_plot(int argc, char **argv);
+/*
+ * Reads <home>/<sweep> and draws both: curves to out (NULL: the default
+ * above), the heatmap beside it when the configs form a grid. threshold
+ * NAN takes the sweep's own from its summary.json (0.99 without one).
+ * The paths written go to written, a line each, when it is not NULL.
+ * Returns 0, or -1 with a message in err.
+ */
+int tadd_plot_sweep(const char *home, const char *sweep, const char *out,
+                    double threshold, FILE *written, char *err,
+                    size_t errlen);
 
 #endif

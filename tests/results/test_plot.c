@@ -234,6 +234,31 @@ static void test_variants_only(void)
     CHECK_STR_HAS(err, "is not a sweep name");
 }
 
+static void test_plot_sweep(void)
+{
+    char err[512] = "", *text = NULL, want[1200];
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    REQUIRE(f);
+    /* The default output, and the grid's heatmap beside it. */
+    REQUIRE(tadd_plot_sweep(home, "grid", NULL, NAN, f, err,
+                            sizeof err) == 0);
+    fclose(f);
+    snprintf(want, sizeof want, "%s/grid/curves.png\n%s/grid/curves.svg\n"
+             "%s/grid/curves_heatmap.png\n%s/grid/curves_heatmap.svg\n",
+             home, home, home, home);
+    CHECK_STR_EQ(text, want);
+    free(text);
+    uint32_t w = 0, h = 0;
+    snprintf(want, sizeof want, "%s/grid/curves_heatmap.png", home);
+    CHECK(png_size(want, &w, &h));
+    CHECK_INT_EQ(w, TADD_PLOT_HEAT_W);
+
+    CHECK(tadd_plot_sweep(home, "absent", NULL, NAN, NULL, err,
+                          sizeof err) < 0);
+    CHECK_STR_HAS(err, "absent");
+}
+
 int main(void)
 {
     snprintf(home, sizeof home, "/tmp/tadd-plot-test-XXXXXX");
@@ -242,6 +267,7 @@ int main(void)
     test_metrics_parse();
     test_grid_plots();
     test_variants_only();
+    test_plot_sweep();
     /* The folder is left for inspection only when something failed. */
     if (!check_failures &&
         nftw(home, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
