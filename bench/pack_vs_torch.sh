@@ -20,7 +20,8 @@ worker_sec_per_step() {
     python3 - "$tmp" "$steps" <<'PY'
 import json, sys
 tmp, steps = sys.argv[1], int(sys.argv[2])
-models = [{"seed": 42 + i, "dir": f"{tmp}/m{i}"} for i in range(8)]
+models = [{"seed": 42 + i, "dir": f"{tmp}/m{i}", "warmup_steps": 10}
+          for i in range(8)]
 pack = {"config": {"train_steps": steps + 1, "eval_interval": steps,
                    "val_size": 16, "test_size": 16},
         "checkpoint_interval": 1000000, "models": models}
