@@ -21,6 +21,7 @@
 #include "home.h"
 #include "log.h"
 #include "queue.h"
+#include "sweep_results.h"
 #include "text.h"
 
 struct daemon_args {
@@ -397,6 +398,7 @@ static void daemon_on_close(void *ctx, struct tadd_conn *c)
 static void daemon_on_change(void *ctx, int64_t sweep_id)
 {
     tadd_waiters_notify(ctx, sweep_id);
+    tadd_sweep_results_changed(ctx, sweep_id);
 }
 
 static void daemon_close_handle(uv_handle_t *h, void *arg)

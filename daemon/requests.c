@@ -13,6 +13,7 @@
 #include "report.h"
 #include "submit.h"
 #include "sweep.h"
+#include "sweep_results.h"
 
 struct tadd_waiter {
     struct tadd_conn *c;
@@ -48,6 +49,8 @@ static const struct {
     {"retry", req_retry},
     {"wait", req_wait},
     {"shutdown", req_shutdown},
+    {"results", tadd_sweep_results_request},
+    {"compare", tadd_sweep_compare_request},
 };
 
 void tadd_request_dispatch(struct tadd_daemon *d, struct tadd_conn *c,
