@@ -283,6 +283,9 @@ static void sched_on_line(void *ctx, struct tadd_exec_run *run,
                   (long long)sp->pf.pack_id, sp->step0);
     } else if (strcmp(e, "eval") == 0) {
         rc = sched_record_eval(sp, ev);
+        /* Results files follow a running sweep (they throttle
+         * themselves). */
+        sched_changed(s, sp->pf.sweep_id);
     } else if (strcmp(e, "diverged") == 0) {
         int64_t trial = sched_trial(sp, ev);
         long step = sched_long(ev, "step", -1);
