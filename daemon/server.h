@@ -19,8 +19,7 @@
 #include <cjson/cJSON.h>
 #include <uv.h>
 
-#define TADD_PROTOCOL_VERSION 1
-#define TADD_REQUEST_MAX (1u << 20)
+#include "protocol.h"
 
 struct tadd_server;
 struct tadd_conn;
