@@ -44,6 +44,7 @@ struct ctl_group {
 extern const struct ctl_group ctl_sweep_group;
 extern const struct ctl_group ctl_status_group;
 extern const struct ctl_group ctl_daemon_group;
+extern const struct ctl_group ctl_results_group;
 
 /* Prints "taddctl: message" on stderr. */
 void ctl_error(const struct ctl *ctl, const char *fmt, ...)

@@ -17,6 +17,7 @@
 static const struct ctl_group *const ctl_groups[] = {
     &ctl_sweep_group,
     &ctl_status_group,
+    &ctl_results_group,
     &ctl_daemon_group,
 };
 
