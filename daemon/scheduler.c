@@ -769,7 +769,8 @@ int tadd_scheduler_recover(struct tadd_scheduler *s, char *err,
             return -1;
         }
         snprintf(reason, sizeof(reason),
-                 "daemon restarted; resumes from its last state (step %lld)",
+                 "daemon restarted; resumes from its saved state "
+                 "(last checkpoint reported: step %lld)",
                  (long long)sqlite3_column_int64(st, 3));
         if (tadd_queue_pack_requeue(s->db, id, reason) != 0) {
             tadd_msgf(err, errlen, "%s", s->db->err);
