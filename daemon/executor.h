@@ -3,8 +3,8 @@
  *
  * The daemon decides what runs (the queue, docs/worker-protocol.md's pack
  * file); an executor decides where: a child process on this machine
- * (executor_local.c, uv_spawn) or, later, a batch job on a cluster. The
- * daemon sees only this interface:
+ * (executor_local.c, uv_spawn) or a batch job on a Slurm cluster
+ * (executor_slurm.c). The daemon sees only this interface:
  *
  *   start   launch `tadd-worker train --pack FILE` for one pack; from then
  *           on every line the worker prints on stdout reaches on_line, in
@@ -15,6 +15,9 @@
  *   reclaim at daemon start, before anything is launched: make sure a run
  *           recorded by a previous daemon (its handle) is no longer
  *           going, so that two workers never write one pack's files.
+ *   adopt   (optional, instead of reclaim) at daemon start: follow such a
+ *           run as if start had launched it, for executors whose runs
+ *           outlive the daemon (batch jobs).
  *
  * All calls and callbacks happen on the daemon's event loop thread. Paths
  * in a spec are relative to the home folder, which is also the worker's
@@ -43,6 +46,10 @@ struct tadd_exec_exit {
     int64_t exit_status; /* meaningful when term_signal == 0 */
     int term_signal;     /* the signal that ended it, or 0 */
     int stop_requested;  /* 1 when stop() was called for this run */
+    /* Not empty when the executor knows the end was abnormal whatever
+     * the status says (a batch system's account: a job cancelled from
+     * outside, out of time, its node lost); names the cause. */
+    char reason[256];
 };
 
 struct tadd_exec_run;
@@ -54,6 +61,10 @@ struct tadd_exec_callbacks {
     /* The run is over; run is freed when this returns. */
     void (*on_exit)(void *ctx, struct tadd_exec_run *run,
                     const struct tadd_exec_exit *ex);
+    /* Optional: the run's handle changed after start returned (a batch
+     * job got its id); the daemon records it in place of the first. */
+    void (*on_handle)(void *ctx, struct tadd_exec_run *run,
+                      const char *handle);
 };
 
 struct tadd_executor;
@@ -84,6 +95,23 @@ struct tadd_executor_ops {
     int (*reclaim)(struct tadd_executor *ex, const char *handle,
                    const struct tadd_exec_spec *spec, char *err,
                    size_t errlen);
+
+    /*
+     * Optional; when set, the daemon calls it instead of reclaim. Follows
+     * the run recorded as handle (same spec) as start would have: its
+     * lines from its beginning, then its end, reach cb. Returns 1 and
+     * sets *out when there is a run to follow (also one that has ended
+     * since and is yet to report it), 0 when there is none (the pack is
+     * queued again), or -1 with a message when it cannot tell.
+     */
+    int (*adopt)(struct tadd_executor *ex, const char *handle,
+                 const struct tadd_exec_spec *spec,
+                 const struct tadd_exec_callbacks *cb, void *ctx,
+                 struct tadd_exec_run **out, char *err, size_t errlen);
+
+    /* Optional: where the run is now, for status ("job 12 RUNNING"). */
+    void (*describe)(struct tadd_executor *ex, struct tadd_exec_run *run,
+                     char *buf, size_t len);
 
     /* Frees the executor; no run may be left. */
     void (*destroy)(struct tadd_executor *ex);
