@@ -102,20 +102,57 @@ int tadd_sweep_name_is_valid(const char *name)
     return n > 0 && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
 }
 
-/* Refuses a key that appears twice in obj (cJSON keeps both). */
+struct sw_key {
+    const char *name;
+    int index; /* position in the object */
+};
+
+static int sw_key_cmp(const void *a, const void *b)
+{
+    const struct sw_key *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+
+    return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/*
+ * Refuses a key that appears twice in obj (cJSON keeps both), naming the
+ * first key in the file's order that repeats an earlier one. The keys are
+ * sorted rather than compared pairwise: a 1 MiB file can hold 90,000 keys
+ * in one object, and the pairwise check took 40 s to refuse it.
+ */
 static int sw_check_unique_keys(const cJSON *obj, const char *path,
                                 char *err, size_t errlen)
 {
-    for (const cJSON *a = obj->child; a; a = a->next) {
-        for (const cJSON *b = obj->child; b != a; b = b->next) {
-            if (strcmp(a->string, b->string) == 0) {
-                sw_err(err, errlen, "%s%s%s: given twice", path,
-                       *path ? "." : "", a->string);
-                return -1;
-            }
-        }
+    struct sw_key *keys;
+    int n = 0, dup = -1;
+
+    for (const cJSON *a = obj->child; a; a = a->next)
+        n++;
+    if (n < 2)
+        return 0;
+    keys = malloc((size_t)n * sizeof(*keys));
+    if (!keys) {
+        sw_err(err, errlen, "%s: out of memory", *path ? path : "sweep");
+        return -1;
     }
-    return 0;
+    n = 0;
+    for (const cJSON *a = obj->child; a; a = a->next, n++) {
+        keys[n].name = a->string;
+        keys[n].index = n;
+    }
+    qsort(keys, (size_t)n, sizeof(*keys), sw_key_cmp);
+    /* Equal keys sort by position, so each later copy follows an earlier
+     * one; the smallest such position is the first repeat. */
+    for (int i = 1; i < n; i++)
+        if (strcmp(keys[i].name, keys[i - 1].name) == 0 &&
+            (dup < 0 || keys[i].index < keys[dup].index))
+            dup = i;
+    if (dup >= 0)
+        sw_err(err, errlen, "%s%s%s: given twice", path, *path ? "." : "",
+               keys[dup].name);
+    free(keys);
+    return dup >= 0 ? -1 : 0;
 }
 
 /* A name value: a string that is a valid sweep or variant name. */
