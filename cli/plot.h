@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "results.h"
 #include "results_curves.h"
 
 #define TADD_PLOT_PANEL_W 460

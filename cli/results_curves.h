@@ -7,9 +7,6 @@
  * so that plots need no daemon. A folder of the sweep counts as a config
  * when it holds at least one seed_<n> folder; other folders are skipped.
  * Configs come sorted by name, seeds by number.
- *
- * Also splits config names into their variant and grid values (SPEC
- * section 5: "baseline.batch_size=384.lr=0.0135"), for the heatmap.
  */
 #ifndef TADD_RESULTS_CURVES_H
 #define TADD_RESULTS_CURVES_H
@@ -56,18 +53,5 @@ void tadd_sweep_curves_free(struct tadd_sweep_curves *c);
 int tadd_metrics_csv_parse(const char *text, const char *name,
                            struct tadd_seed_curve *out, char *err,
                            size_t errlen);
-
-#define TADD_GRID_MAX_KEYS 8
-
-/* A config name split at each ".key=" (key in [a-z_]+). */
-struct tadd_config_name {
-    char variant[256];
-    int n_keys;
-    char key[TADD_GRID_MAX_KEYS][64];
-    char value[TADD_GRID_MAX_KEYS][64];
-};
-
-/* Splits name; returns 0, or -1 when a part does not fit. */
-int tadd_config_name_split(const char *name, struct tadd_config_name *out);
 
 #endif

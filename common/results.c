@@ -341,6 +341,51 @@ void tadd_results_free(struct tadd_results *r)
     memset(r, 0, sizeof *r);
 }
 
+/* --- config names ---------------------------------------------------- */
+
+/* Length of a grid key at s followed by '=' ([a-z_]+=), or 0. */
+static size_t curves_key_len(const char *s)
+{
+    size_t n = 0;
+    while ((s[n] >= 'a' && s[n] <= 'z') || s[n] == '_')
+        n++;
+    return n > 0 && s[n] == '=' ? n : 0;
+}
+
+/* The first '.' at or after s that starts ".key=", or NULL. Values such
+ * as 0.0135 hold dots that do not. */
+static const char *curves_next_cut(const char *s)
+{
+    for (; *s; s++)
+        if (*s == '.' && curves_key_len(s + 1))
+            return s;
+    return NULL;
+}
+
+int tadd_config_name_split(const char *name, struct tadd_config_name *out)
+{
+    memset(out, 0, sizeof *out);
+    const char *cut = curves_next_cut(name);
+    size_t vlen = cut ? (size_t)(cut - name) : strlen(name);
+    if (vlen >= sizeof out->variant)
+        return -1;
+    memcpy(out->variant, name, vlen);
+    while (cut) {
+        const char *key = cut + 1;
+        size_t klen = curves_key_len(key);
+        const char *val = key + klen + 1;
+        cut = curves_next_cut(val);
+        size_t len = cut ? (size_t)(cut - val) : strlen(val);
+        if (out->n_keys == TADD_GRID_MAX_KEYS ||
+            klen >= sizeof out->key[0] || len >= sizeof out->value[0])
+            return -1;
+        memcpy(out->key[out->n_keys], key, klen);
+        memcpy(out->value[out->n_keys], val, len);
+        out->n_keys++;
+    }
+    return 0;
+}
+
 /* --- JSON ------------------------------------------------------------ */
 
 /* Adds a number, or null for NAN; returns 0 or -1 on OOM. */
@@ -518,27 +563,130 @@ char *tadd_results_to_csv(const struct tadd_results *r)
 
 /* --- table ----------------------------------------------------------- */
 
-#define TABLE_NAME_MAX 30
+/* Columns left for names beside the numbers, at 100 columns a line. */
+#define TABLE_NAME_MAX 31
 
 /*
- * The sweep-qualified name in at most width columns (dst holds width + 1
- * bytes): a long name keeps its head and its tail, where grid values are.
+ * How the names are shown: split, a variant column and one column per
+ * grid key, when the names parse and fit; otherwise the whole name,
+ * shortened in the middle when it must be.
  */
-static void results_table_name(char *dst, int width,
-                               const struct tadd_config_result *c)
+struct table_layout {
+    int split;
+    int name_w; /* the variant column, or the whole name's */
+    int n_keys;
+    char key[TADD_GRID_MAX_KEYS][64];
+    int key_w[TADD_GRID_MAX_KEYS];
+    struct tadd_config_name *names; /* (n_configs) when split */
+};
+
+/* The sweep-qualified name of a row into dst (len bytes). */
+static void results_full_name(char *dst, size_t len,
+                              const struct tadd_config_result *c)
 {
-    char full[2 * TABLE_NAME_MAX + 512];
-    snprintf(full, sizeof full, "%s%s%s", c->sweep ? c->sweep : "",
+    snprintf(dst, len, "%s%s%s", c->sweep ? c->sweep : "",
              c->sweep ? "/" : "", c->config);
-    int len = (int)strlen(full);
-    if (len <= width) {
-        memcpy(dst, full, (size_t)len + 1);
+}
+
+static int table_key_index(const struct table_layout *t, const char *key)
+{
+    for (int i = 0; i < t->n_keys; i++)
+        if (strcmp(t->key[i], key) == 0)
+            return i;
+    return -1;
+}
+
+/* Tries the split layout; 1 when every name parses and the columns fit. */
+static int table_try_split(struct table_layout *t,
+                           const struct tadd_results *r)
+{
+    char full[640];
+
+    t->names = calloc((size_t)r->n_configs + 1, sizeof *t->names);
+    if (!t->names)
+        return 0;
+    t->name_w = (int)strlen("config");
+    for (int i = 0; i < r->n_configs; i++) {
+        struct tadd_config_name *n = &t->names[i];
+        results_full_name(full, sizeof full, &r->configs[i]);
+        if (tadd_config_name_split(full, n) < 0)
+            return 0;
+        if ((int)strlen(n->variant) > t->name_w)
+            t->name_w = (int)strlen(n->variant);
+        for (int k = 0; k < n->n_keys; k++) {
+            int idx = table_key_index(t, n->key[k]);
+            if (idx < 0) {
+                if (t->n_keys == TADD_GRID_MAX_KEYS)
+                    return 0;
+                idx = t->n_keys++;
+                snprintf(t->key[idx], sizeof t->key[idx], "%s", n->key[k]);
+                t->key_w[idx] = (int)strlen(n->key[k]);
+            }
+            if ((int)strlen(n->value[k]) > t->key_w[idx])
+                t->key_w[idx] = (int)strlen(n->value[k]);
+        }
+    }
+    int width = t->name_w;
+    for (int k = 0; k < t->n_keys; k++)
+        width += 1 + t->key_w[k];
+    return t->n_keys > 0 && width <= TABLE_NAME_MAX;
+}
+
+static void table_layout_make(struct table_layout *t,
+                              const struct tadd_results *r)
+{
+    char full[640];
+
+    memset(t, 0, sizeof *t);
+    t->split = table_try_split(t, r);
+    if (t->split)
+        return;
+    t->n_keys = 0;
+    t->name_w = (int)strlen("config");
+    for (int i = 0; i < r->n_configs; i++) {
+        results_full_name(full, sizeof full, &r->configs[i]);
+        if ((int)strlen(full) > t->name_w)
+            t->name_w = (int)strlen(full);
+    }
+    if (t->name_w > TABLE_NAME_MAX)
+        t->name_w = TABLE_NAME_MAX;
+}
+
+/* The name columns of row i (or the header when c is NULL). */
+static void table_names(FILE *f, const struct table_layout *t,
+                        const struct tadd_config_result *c, int i)
+{
+    char full[640], shown[TABLE_NAME_MAX + 1];
+
+    if (!c) {
+        fprintf(f, "%-*s", t->name_w, t->split ? "variant" : "config");
+        for (int k = 0; k < t->n_keys; k++)
+            fprintf(f, " %-*s", t->key_w[k], t->key[k]);
         return;
     }
-    int head = (width - 2) / 2, tail = width - 2 - head;
-    memcpy(dst, full, (size_t)head);
-    memcpy(dst + head, "..", 2);
-    memcpy(dst + head + 2, full + len - tail, (size_t)tail + 1);
+    if (t->split) {
+        const struct tadd_config_name *n = &t->names[i];
+        fprintf(f, "%-*s", t->name_w, n->variant);
+        for (int k = 0; k < t->n_keys; k++) {
+            const char *v = "-";
+            for (int j = 0; j < n->n_keys; j++)
+                if (strcmp(n->key[j], t->key[k]) == 0)
+                    v = n->value[j];
+            fprintf(f, " %-*s", t->key_w[k], v);
+        }
+        return;
+    }
+    results_full_name(full, sizeof full, c);
+    int len = (int)strlen(full), w = t->name_w;
+    if (len <= w) {
+        fprintf(f, "%-*s", w, full);
+        return;
+    }
+    /* Keep the head and the tail, where grid values are. */
+    int head = (w - 2) / 2, tail = w - 2 - head;
+    snprintf(shown, sizeof shown, "%.*s..%s", head, full,
+             full + len - tail);
+    fprintf(f, "%-*s", w, shown);
 }
 
 /* v with that many decimals, or "-" when unknown. */
@@ -550,13 +698,12 @@ static void results_table_fixed(char *dst, size_t n, double v, int decimals)
         snprintf(dst, n, "-");
 }
 
-static void results_table_row(FILE *f, const struct tadd_config_result *c,
-                              int name_w)
+static void results_table_row(FILE *f, const struct table_layout *t,
+                              const struct tadd_config_result *c, int i)
 {
-    char name[TABLE_NAME_MAX + 1], kn[24], rate[16], ci[24];
+    char kn[24], rate[16], ci[24];
     char p[16], steps[24], secs[24], best[16], verdict[16];
 
-    results_table_name(name, name_w, c);
     snprintf(kn, sizeof kn, "%d/%d%s", c->k, c->n, c->so_far ? "*" : "");
     results_table_fixed(rate, sizeof rate, c->rate, 2);
     snprintf(ci, sizeof ci, "%.2f-%.2f", c->wilson_lo, c->wilson_hi);
@@ -565,7 +712,9 @@ static void results_table_row(FILE *f, const struct tadd_config_result *c,
     else
         snprintf(p, sizeof p, "-");
     results_table_fixed(steps, sizeof steps, c->median_steps, 0);
-    results_table_fixed(secs, sizeof secs, c->median_seconds, 0);
+    /* Short times keep a decimal: tiny test runs take seconds. */
+    results_table_fixed(secs, sizeof secs, c->median_seconds,
+                        c->median_seconds < 10 ? 1 : 0);
     results_table_fixed(best, sizeof best, c->max_best, 4);
     if (c->verdict.result == TADD_VERDICT_PASS)
         snprintf(verdict, sizeof verdict, "PASS r%d", c->verdict.rule);
@@ -575,10 +724,11 @@ static void results_table_row(FILE *f, const struct tadd_config_result *c,
         snprintf(verdict, sizeof verdict, "baseline");
     else
         snprintf(verdict, sizeof verdict, "-");
+    table_names(f, t, c, i);
     if (c->params > 0)
-        fprintf(f, "%-*s %6ld", name_w, name, c->params);
+        fprintf(f, " %6ld", c->params);
     else
-        fprintf(f, "%-*s %6s", name_w, name, "?");
+        fprintf(f, " %6s", "?");
     fprintf(f, " %6s %4s %9s %8s %6s %7s %6s %s\n", kn, rate, ci, p, steps,
             secs, best, verdict);
 }
@@ -630,20 +780,11 @@ char *tadd_results_to_table(const struct tadd_results *r)
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    int name_w = 6;
+    struct table_layout t;
 
     if (!f)
         return NULL;
-    for (int i = 0; i < r->n_configs; i++) {
-        const struct tadd_config_result *c = &r->configs[i];
-        int w = (int)strlen(c->config);
-        if (c->sweep)
-            w += (int)strlen(c->sweep) + 1;
-        if (w > name_w)
-            name_w = w;
-    }
-    if (name_w > TABLE_NAME_MAX)
-        name_w = TABLE_NAME_MAX;
+    table_layout_make(&t, r);
 
     fprintf(f, "sweep %s (success: best_val_exact > %g)\n", r->sweep,
             r->success_threshold);
@@ -653,11 +794,13 @@ char *tadd_results_to_table(const struct tadd_results *r)
                 r->baseline_config);
     else
         fprintf(f, "no baseline: no verdicts\n");
-    fprintf(f, "%-*s %6s %6s %4s %9s %8s %6s %7s %6s %s\n", name_w, "config",
-            "params", "k/n", "rate", "95% CI", "Fisher p", "steps", "seconds",
-            "best", "verdict");
+    table_names(f, &t, NULL, 0);
+    fprintf(f, " %6s %6s %4s %9s %8s %6s %7s %6s %s\n", "params", "k/n",
+            "rate", "95% CI", "Fisher p", "steps", "seconds", "best",
+            "verdict");
     for (int i = 0; i < r->n_configs; i++)
-        results_table_row(f, &r->configs[i], name_w);
+        results_table_row(f, &t, &r->configs[i], i);
+    free(t.names);
     if (r->so_far)
         fprintf(f, "* trials still waiting or running: counts so far\n");
     fprintf(f, "steps, seconds: median to success; best: highest "

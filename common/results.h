@@ -148,4 +148,22 @@ char *tadd_results_to_table(const struct tadd_results *r);
 const char *tadd_trial_outcome_name(enum tadd_trial_outcome o);
 int tadd_trial_outcome_parse(const char *name);
 
+#define TADD_GRID_MAX_KEYS 8
+
+/*
+ * A config name (SPEC section 5: the variant's name, then the grid values,
+ * "baseline.batch_size=384.lr=0.0135") split at each ".key=" with key in
+ * [a-z_]+; dots inside values (0.0135) do not split. The table shows grid
+ * values in columns of their own, the plots draw the heatmap from them.
+ */
+struct tadd_config_name {
+    char variant[256];
+    int n_keys;
+    char key[TADD_GRID_MAX_KEYS][64];
+    char value[TADD_GRID_MAX_KEYS][64];
+};
+
+/* Splits name; returns 0, or -1 when a part does not fit. */
+int tadd_config_name_split(const char *name, struct tadd_config_name *out);
+
 #endif

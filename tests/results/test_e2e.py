@@ -63,8 +63,9 @@ def test_results(home):
     table = ctl(home, "results", "e2e").stdout
     lines = table.splitlines()
     check(all(len(line) <= 100 for line in lines), "table within 100 cols")
-    rows = [line for line in lines if line.startswith("default.")]
-    check(len(rows) == 2 and rows[0].startswith("default.lr=0.01"),
+    rows = [line for line in lines if line.startswith("default ")]
+    # The grid value in a column of its own.
+    check(len(rows) == 2 and rows[0].split()[:2] == ["default", "0.01"],
           "baseline first: %s" % rows)
     check("baseline" in rows[0] and "PASS r2" in rows[1],
           "verdict column: %s" % rows)
@@ -140,7 +141,9 @@ def test_other_baseline(home):
     check(mine["verdict"] == "pass" and mine["rule"] == 2,
           "judged against e2e's baseline: %s" % mine)
     table = ctl(home, "results", "e2e_b").stdout
-    check("e2e/default.lr=0.01" in table, "table names the other sweep")
+    check("\ne2e/default 0.01" in table and
+          "baseline: e2e/default.lr=0.01" in table,
+          "table names the other sweep:\n%s" % table)
 
 
 def test_running(home):

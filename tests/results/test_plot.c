@@ -94,28 +94,6 @@ static int file_has(const char *path, const char *needle)
     return found;
 }
 
-static void test_name_split(void)
-{
-    struct tadd_config_name n;
-    REQUIRE(tadd_config_name_split("baseline.batch_size=384.lr=0.0135",
-                                   &n) == 0);
-    CHECK_STR_EQ(n.variant, "baseline");
-    CHECK_INT_EQ(n.n_keys, 2);
-    CHECK_STR_EQ(n.key[0], "batch_size");
-    CHECK_STR_EQ(n.value[0], "384");
-    CHECK_STR_EQ(n.key[1], "lr");
-    CHECK_STR_EQ(n.value[1], "0.0135");
-
-    REQUIRE(tadd_config_name_split("no_fixed_mlp", &n) == 0);
-    CHECK_STR_EQ(n.variant, "no_fixed_mlp");
-    CHECK_INT_EQ(n.n_keys, 0);
-
-    /* A variant name may hold dots of its own. */
-    REQUIRE(tadd_config_name_split("v1.2.lr=1e-3", &n) == 0);
-    CHECK_STR_EQ(n.variant, "v1.2");
-    CHECK_STR_EQ(n.value[0], "1e-3");
-}
-
 static void test_metrics_parse(void)
 {
     struct tadd_seed_curve s = { 0 };
@@ -263,7 +241,6 @@ int main(void)
 {
     snprintf(home, sizeof home, "/tmp/tadd-plot-test-XXXXXX");
     REQUIRE(mkdtemp(home));
-    test_name_split();
     test_metrics_parse();
     test_grid_plots();
     test_variants_only();

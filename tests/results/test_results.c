@@ -409,8 +409,63 @@ static void test_table(void)
     CHECK_STR_HAS(table, "PASS r1");
     CHECK_STR_HAS(table, "2/7*");
     CHECK_STR_HAS(table, "so far");
-    CHECK_STR_HAS(table, "baseline.batch..mup_steps=1000");
+    /* Three keys do not fit beside the numbers: whole names, shortened
+     * in the middle. */
+    CHECK_STR_HAS(table, "\nconfig ");
+    CHECK_STR_HAS(table, "baseline.batch..rmup_steps=1000");
     CHECK_STR_HAS(table, "rule 1: 512 < 896 params and rate 5/8");
+    free(table);
+    tadd_results_free(&r);
+}
+
+static void test_name_split(void)
+{
+    struct tadd_config_name n;
+    REQUIRE(tadd_config_name_split("baseline.batch_size=384.lr=0.0135",
+                                   &n) == 0);
+    CHECK_STR_EQ(n.variant, "baseline");
+    CHECK_INT_EQ(n.n_keys, 2);
+    CHECK_STR_EQ(n.key[0], "batch_size");
+    CHECK_STR_EQ(n.value[0], "384");
+    CHECK_STR_EQ(n.key[1], "lr");
+    CHECK_STR_EQ(n.value[1], "0.0135");
+
+    REQUIRE(tadd_config_name_split("no_fixed_mlp", &n) == 0);
+    CHECK_STR_EQ(n.variant, "no_fixed_mlp");
+    CHECK_INT_EQ(n.n_keys, 0);
+
+    /* A variant name may hold dots of its own. */
+    REQUIRE(tadd_config_name_split("v1.2.lr=1e-3", &n) == 0);
+    CHECK_STR_EQ(n.variant, "v1.2");
+    CHECK_STR_EQ(n.value[0], "1e-3");
+}
+
+static void test_table_grid(void)
+{
+    struct tadd_trial_row grid[] = {
+        ROW("baseline.batch_size=512.lr=0.015", 1, 896, TADD_TRIAL_DONE,
+            0.999, 1, 1000, 0.02),
+        ROW("baseline.batch_size=384.lr=0.0135", 1, 896, TADD_TRIAL_DONE,
+            0.2, 0, -1, 0.02),
+        ROW("rmsnorm.batch_size=512.lr=0.015", 1, 872, TADD_TRIAL_DONE,
+            0.999, 1, 900, 0.02),
+    };
+    struct tadd_results r;
+    char err[256];
+    struct tadd_results_options opt = {
+        .sweep = "g", .success_threshold = 0.99,
+        .baseline_config = "baseline.batch_size=512.lr=0.015",
+    };
+    REQUIRE(tadd_results_compute(grid, 3, &opt, &r, err, sizeof err) == 0);
+    char *table = tadd_results_to_table(&r);
+    REQUIRE(table);
+    /* A variant column and one per grid key, values under their key. */
+    CHECK_STR_HAS(table, "\nvariant  batch_size lr     params");
+    CHECK_STR_HAS(table, "\nbaseline 512        0.015     896");
+    CHECK_STR_HAS(table, "\nrmsnorm  512        0.015     872");
+    CHECK_STR_HAS(table, "\nbaseline 384        0.0135    896");
+    /* The verdicts keep the whole names. */
+    CHECK_STR_HAS(table, "  rmsnorm.batch_size=512.lr=0.015: pass");
     free(table);
     tadd_results_free(&r);
 }
@@ -425,5 +480,7 @@ int main(void)
     test_csv();
     test_json();
     test_table();
+    test_table_grid();
+    test_name_split();
     CHECK_DONE();
 }
