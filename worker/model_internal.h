@@ -25,9 +25,22 @@
 
 #define MODEL_LANES 16
 
-/* One value per sequence of a chunk. */
+/* One value per sequence of a chunk: the storage unit of activations. */
 typedef float lanes_t __attribute__((vector_size(MODEL_LANES * 4)));
-typedef int32_t lanes_i_t __attribute__((vector_size(MODEL_LANES * 4)));
+
+/*
+ * The kernels compute on the target's native vectors, MODEL_NV of them per
+ * lane vector: a 64-byte generic vector would live in memory on SSE. Lanes
+ * never mix, so results do not depend on the native width.
+ */
+#if defined(__AVX__)
+#define MODEL_VW 8
+#else
+#define MODEL_VW 4
+#endif
+#define MODEL_NV (MODEL_LANES / MODEL_VW)
+typedef float vf_t __attribute__((vector_size(MODEL_VW * 4)));
+typedef int32_t vi_t __attribute__((vector_size(MODEL_VW * 4)));
 
 /* The dense weights a step runs on: pointers into the model's params for
  * full-rank tensors, into the workspace for folded ones. */

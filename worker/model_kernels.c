@@ -3,6 +3,9 @@
  * layout). Each forward sits beside its backward. Every sum runs in a
  * fixed order, so a sequence's results do not depend on which chunk or
  * lane it lands in, on the vector width, or on anything else running.
+ *
+ * Each lane vector is handled as MODEL_NV native vectors; SV(p, i, u) is
+ * native vector u of lane vector i of p.
  */
 #include "model_internal.h"
 
@@ -10,279 +13,429 @@
 #include <string.h>
 
 #define L MODEL_LANES
+#define NV MODEL_NV
+#define VW MODEL_VW
 
-/* Helpers take and return lane vectors through pointers: passing 64-byte
- * vectors by value would depend on the vector ABI of the target. */
+#define SV(p, i, u) ((p)[(size_t)(i) * NV + (u)])
 
-#define LANES_SPLAT(v) ((lanes_t){0} + (v))
+/* A loop over the native vectors of a lane vector, unrolled so that
+ * per-vector accumulators stay in registers. */
+#define FOR_U _Pragma("GCC unroll 8") for (int u = 0; u < NV; u++)
 
-/* *m = max(*m, *b) lane by lane. */
-static inline void lanes_max(lanes_t *m, const lanes_t *b)
+static inline vf_t vsplat(float v)
 {
-    lanes_i_t gt = *b > *m;
-    *m = (lanes_t)((gt & (lanes_i_t)*b) | (~gt & (lanes_i_t)*m));
+    return (vf_t){0} + v;
 }
 
-/* The lanes of *v summed in lane order. */
-static inline float lanes_sum(const lanes_t *v)
+static inline vf_t vmax(vf_t a, vf_t b)
 {
-    float s = (*v)[0];
-    for (int i = 1; i < L; i++)
-        s += (*v)[i];
+    vi_t gt = b > a;
+    return (vf_t)((gt & (vi_t)b) | (~gt & (vi_t)a));
+}
+
+static inline vf_t vsqrt(vf_t v)
+{
+    for (int i = 0; i < VW; i++)
+        v[i] = sqrtf(v[i]);
+    return v;
+}
+
+/*
+ * e^x to about 2 ulp, on whole vectors: x = n ln2 + r with |r| <= ln2/2,
+ * e^r by its Taylor polynomial to degree 7 (truncation below 6e-9), 2^n
+ * from the exponent bits. Results below e^-87.3 flush to 0; NaN stays NaN.
+ */
+static inline vf_t vexp(vf_t x)
+{
+    const float lo = -87.3f, hi = 88.7f;
+    const float magic = 12582912.0f; /* 1.5 * 2^23: rounds to integer */
+    vi_t under = x < lo;
+    vf_t xc, n, r, p;
+    vi_t e;
+
+    xc = (vf_t)((under & (vi_t)vsplat(lo)) | (~under & (vi_t)x));
+    xc = (vf_t)(((xc > hi) & (vi_t)vsplat(hi)) | (~(xc > hi) & (vi_t)xc));
+    n = (xc * 1.44269504088896341f + magic) - magic;
+    /* ln 2 split so that n * hi part is exact for |n| <= 128. */
+    r = (xc - n * 0.693145751953125f) - n * 1.42860682030941723e-6f;
+    p = 1.0f / 5040.0f + r * (1.0f / 40320.0f);
+    p = 1.0f / 720.0f + r * p;
+    p = 1.0f / 120.0f + r * p;
+    p = 1.0f / 24.0f + r * p;
+    p = 1.0f / 6.0f + r * p;
+    p = 0.5f + r * p;
+    p = 1.0f + r * p;
+    p = 1.0f + r * p;
+    e = (__builtin_convertvector(n, vi_t) + 127) << 23;
+    p = p * (vf_t)e;
+    return (vf_t)(~under & (vi_t)p);
+}
+
+/* The lanes of the native vectors acc (NV of them) summed in lane
+ * order. */
+static inline float lanes_sum(const vf_t *acc)
+{
+    float s = acc[0][0];
+    for (int i = 1; i < VW; i++)
+        s += acc[0][i];
+    for (int u = 1; u < NV; u++)
+        for (int i = 0; i < VW; i++)
+            s += acc[u][i];
     return s;
 }
 
-static inline void lanes_sqrt(lanes_t *v)
-{
-    for (int i = 0; i < L; i++)
-        (*v)[i] = sqrtf((*v)[i]);
-}
-
-static inline void lanes_exp(lanes_t *v)
-{
-    for (int i = 0; i < L; i++)
-        (*v)[i] = expf((*v)[i]);
-}
-
-void mk_linear(lanes_t *out, size_t ldo, const lanes_t *in, size_t ldi,
+void mk_linear(lanes_t *out_, size_t ldo, const lanes_t *in_, size_t ldi,
                const float *w, size_t wsk, size_t wsm, int K, int M, int n,
                int accumulate)
 {
+    vf_t *out = (vf_t *)out_;
+    const vf_t *in = (const vf_t *)in_;
+
     for (int m = 0; m < M; m++) {
         const float *wm = w + (size_t)m * wsm;
-        lanes_t *om = out + (size_t)m * ldo;
+        vf_t *om = out + (size_t)m * ldo * NV;
         for (int t = 0; t < n; t++) {
-            lanes_t acc = in[t] * wm[0];
-            for (int k = 1; k < K; k++)
-                acc += in[(size_t)k * ldi + t] * wm[(size_t)k * wsk];
-            om[t] = accumulate ? om[t] + acc : acc;
+            vf_t acc[NV];
+            vf_t w0 = vsplat(wm[0]);
+            FOR_U acc[u] = SV(in, t, u) * w0;
+            for (int k = 1; k < K; k++) {
+                vf_t wk = vsplat(wm[(size_t)k * wsk]);
+                const vf_t *ik = in + ((size_t)k * ldi + t) * NV;
+                FOR_U acc[u] += ik[u] * wk;
+            }
+            if (accumulate) {
+                FOR_U SV(om, t, u) += acc[u];
+            } else {
+                FOR_U SV(om, t, u) = acc[u];
+            }
         }
     }
 }
+
+/* Outputs whose weight gradients are summed together, sharing the loads
+ * of the input: as many accumulators as registers allow. */
+#define WG_BLOCK (8 / NV)
 
 void mk_linear_backward_weight(float *dw, size_t dsk, size_t dsm,
-                               const lanes_t *in, size_t ldi,
-                               const lanes_t *dout, size_t ldo, int K, int M,
+                               const lanes_t *in_, size_t ldi,
+                               const lanes_t *dout_, size_t ldo, int K, int M,
                                int n)
 {
+    const vf_t *in = (const vf_t *)in_, *dout = (const vf_t *)dout_;
+
     for (int k = 0; k < K; k++) {
-        const lanes_t *ik = in + (size_t)k * ldi;
-        for (int m = 0; m < M; m++) {
-            const lanes_t *dm = dout + (size_t)m * ldo;
-            lanes_t acc = ik[0] * dm[0];
-            for (int t = 1; t < n; t++)
-                acc += ik[t] * dm[t];
-            dw[(size_t)k * dsk + (size_t)m * dsm] += lanes_sum(&acc);
+        const vf_t *ik = in + (size_t)k * ldi * NV;
+        int m = 0;
+        for (; m + WG_BLOCK <= M; m += WG_BLOCK) {
+            vf_t acc[WG_BLOCK][NV];
+            for (int b = 0; b < WG_BLOCK; b++)
+                FOR_U acc[b][u] = (vf_t){0};
+            for (int t = 0; t < n; t++) {
+                _Pragma("GCC unroll 8") for (int b = 0; b < WG_BLOCK; b++) {
+                    const vf_t *d = dout + ((size_t)(m + b) * ldo + t) * NV;
+                    FOR_U acc[b][u] += SV(ik, t, u) * d[u];
+                }
+            }
+            for (int b = 0; b < WG_BLOCK; b++)
+                dw[(size_t)k * dsk + (size_t)(m + b) * dsm] +=
+                    lanes_sum(acc[b]);
+        }
+        for (; m < M; m++) {
+            const vf_t *d = dout + (size_t)m * ldo * NV;
+            vf_t acc[NV];
+            FOR_U acc[u] = (vf_t){0};
+            for (int t = 0; t < n; t++)
+                FOR_U acc[u] += SV(ik, t, u) * SV(d, t, u);
+            dw[(size_t)k * dsk + (size_t)m * dsm] += lanes_sum(acc);
         }
     }
 }
 
-void mk_norm_forward(lanes_t *out, lanes_t *xhat, lanes_t *rstd,
-                     const lanes_t *x, const float *w, const float *b, int C,
+void mk_norm_forward(lanes_t *out_, lanes_t *xhat_, lanes_t *rstd_,
+                     const lanes_t *x_, const float *w, const float *b, int C,
                      int n)
 {
+    vf_t *out = (vf_t *)out_, *xhat = (vf_t *)xhat_, *rstd = (vf_t *)rstd_;
+    const vf_t *x = (const vf_t *)x_;
     const float inv_c = 1.0f / (float)C;
+    /* Layernorm's eps is 1e-5 on the biased variance, rmsnorm's 1e-8 on
+     * the mean square. */
+    const float eps = b ? 1e-5f : 1e-8f;
 
     for (int t = 0; t < n; t++) {
-        lanes_t mean = LANES_SPLAT(0.0f), var = LANES_SPLAT(0.0f), r;
-        if (b) {
-            for (int c = 0; c < C; c++)
-                mean += x[c * n + t];
-            mean *= inv_c;
-        }
-        for (int c = 0; c < C; c++) {
-            lanes_t z = x[c * n + t] - mean;
-            var += z * z;
-        }
-        var *= inv_c;
-        /* Layernorm's eps is 1e-5 on the biased variance, rmsnorm's 1e-8
-         * on the mean square. */
-        r = var + (b ? 1e-5f : 1e-8f);
-        lanes_sqrt(&r);
-        r = 1.0f / r;
-        rstd[t] = r;
-        for (int c = 0; c < C; c++) {
-            lanes_t xh = (x[c * n + t] - mean) * r;
-            xhat[c * n + t] = xh;
-            out[c * n + t] = b ? xh * w[c] + b[c] : xh * w[c];
+        FOR_U {
+            vf_t mean = (vf_t){0}, var = (vf_t){0}, r;
+            if (b) {
+                for (int c = 0; c < C; c++)
+                    mean += SV(x, c * n + t, u);
+                mean *= inv_c;
+            }
+            for (int c = 0; c < C; c++) {
+                vf_t z = SV(x, c * n + t, u) - mean;
+                var += z * z;
+            }
+            var *= inv_c;
+            r = 1.0f / vsqrt(var + eps);
+            SV(rstd, t, u) = r;
+            for (int c = 0; c < C; c++) {
+                vf_t xh = (SV(x, c * n + t, u) - mean) * r;
+                SV(xhat, c * n + t, u) = xh;
+                SV(out, c * n + t, u) = b ? xh * w[c] + b[c] : xh * w[c];
+            }
         }
     }
 }
 
-void mk_norm_backward(lanes_t *dx, float *dw, float *db, const lanes_t *dy,
-                      const lanes_t *xhat, const lanes_t *rstd,
+void mk_norm_backward(lanes_t *dx_, float *dw, float *db, const lanes_t *dy_,
+                      const lanes_t *xhat_, const lanes_t *rstd_,
                       const float *w, int C, int n)
 {
+    vf_t *dx = (vf_t *)dx_;
+    const vf_t *dy = (const vf_t *)dy_, *xhat = (const vf_t *)xhat_;
+    const vf_t *rstd = (const vf_t *)rstd_;
     const float inv_c = 1.0f / (float)C;
 
     for (int t = 0; t < n; t++) {
-        lanes_t m1 = LANES_SPLAT(0.0f), m2 = LANES_SPLAT(0.0f);
-        for (int c = 0; c < C; c++) {
-            lanes_t g = dy[c * n + t] * w[c];
-            m1 += g;
-            m2 += g * xhat[c * n + t];
-        }
-        m1 *= inv_c;
-        m2 *= inv_c;
-        /* rmsnorm subtracts no mean, so its gradient has no m1 term. */
-        if (!db)
-            m1 = LANES_SPLAT(0.0f);
-        for (int c = 0; c < C; c++) {
-            lanes_t g = dy[c * n + t] * w[c];
-            dx[c * n + t] += (g - m1 - xhat[c * n + t] * m2) * rstd[t];
+        FOR_U {
+            vf_t m1 = (vf_t){0}, m2 = (vf_t){0};
+            for (int c = 0; c < C; c++) {
+                vf_t g = SV(dy, c * n + t, u) * w[c];
+                m1 += g;
+                m2 += g * SV(xhat, c * n + t, u);
+            }
+            m1 *= inv_c;
+            m2 *= inv_c;
+            /* rmsnorm subtracts no mean, so its gradient has no m1
+             * term. */
+            if (!db)
+                m1 = (vf_t){0};
+            for (int c = 0; c < C; c++) {
+                vf_t g = SV(dy, c * n + t, u) * w[c];
+                SV(dx, c * n + t, u) +=
+                    (g - m1 - SV(xhat, c * n + t, u) * m2) * SV(rstd, t, u);
+            }
         }
     }
     for (int c = 0; c < C; c++) {
-        lanes_t sw = dy[c * n] * xhat[c * n], sb = dy[c * n];
-        for (int t = 1; t < n; t++) {
-            sw += dy[c * n + t] * xhat[c * n + t];
-            sb += dy[c * n + t];
+        vf_t sw[NV], sb[NV];
+        FOR_U {
+            sw[u] = (vf_t){0};
+            sb[u] = (vf_t){0};
         }
-        dw[c] += lanes_sum(&sw);
+        for (int t = 0; t < n; t++)
+            FOR_U {
+                sw[u] += SV(dy, c * n + t, u) * SV(xhat, c * n + t, u);
+                sb[u] += SV(dy, c * n + t, u);
+            }
+        dw[c] += lanes_sum(sw);
         if (db)
-            db[c] += lanes_sum(&sb);
+            db[c] += lanes_sum(sb);
     }
 }
 
-void mk_gelu_forward(lanes_t *z_g, lanes_t *gd, size_t count)
+/*
+ * Phi(z), the standard normal CDF, with ex = exp(-z^2 / 2) given, to about
+ * 1e-7 absolute (and relative in the negative tail). With a = z / sqrt 2:
+ *
+ *   |a| < 1   Phi = (1 + erf a) / 2, erf a = a P(a^2)
+ *   |a| >= 1  E = erfc(|a|) / 2 = ex R(t) / 2 with R ~ erfcx(|a|),
+ *             t = 1 / (1 + |a| / 2); Phi = 1 - E for z > 0, else E
+ *
+ * P and R are Chebyshev interpolants (of erf(a)/a over a^2 in [0, 1], and
+ * of erfcx over t for |a| in [1, 4]) converted to monomials; evaluated in
+ * float their relative errors stay below 1.7e-7 and 2.8e-7. Past
+ * |a| = 4, E < 8e-9 and R(4) is close enough; the tail never cancels.
+ */
+static inline vf_t normal_cdf(vf_t z, vf_t ex)
 {
-    const float inv_sqrt2 = 0.70710678118654752f;
-    const float inv_sqrt_2pi = 0.39894228040143268f;
+    static const float pc[6] = {
+        1.128379107e+00f, -3.761234283e-01f, 1.128031686e-01f,
+        -2.671505511e-02f, 4.921761807e-03f, -5.648059887e-04f,
+    };
+    static const float rc[7] = {
+        6.051184027e-04f, 2.736343443e-01f, 3.307571411e-01f,
+        1.014954150e-01f, 4.034950435e-01f, -5.706520006e-02f,
+        -5.363042653e-02f,
+    };
+    const vi_t abs_mask = (vi_t){0} + 0x7fffffff;
+    vf_t a = z * 0.70710678118654752f;
+    vf_t w = 0.5f * (z * z);
+    vi_t core = w < 1.0f;
+    vf_t wc, pe, aa, t, r, e, tail;
 
-    for (size_t i = 0; i < count; i++) {
-        lanes_t z = z_g[i], cdf, pdf;
-        /* Phi(z) = erfc(-z / sqrt 2) / 2 keeps its relative precision in
-         * the negative tail, where 1 + erf would cancel. */
-        for (int s = 0; s < L; s++)
-            cdf[s] = 0.5f * erfcf(-z[s] * inv_sqrt2);
+    wc = (vf_t)((core & (vi_t)w) | (~core & (vi_t)vsplat(1.0f)));
+    pe = vsplat(pc[5]);
+    for (int k = 4; k >= 0; k--)
+        pe = pe * wc + pc[k];
+    pe = 0.5f + 0.5f * (a * pe);
+
+    aa = (vf_t)((vi_t)a & abs_mask);
+    aa = (vf_t)(((aa < 1.0f) & (vi_t)vsplat(1.0f)) | (~(aa < 1.0f) & (vi_t)aa));
+    aa = (vf_t)(((aa > 4.0f) & (vi_t)vsplat(4.0f)) | (~(aa > 4.0f) & (vi_t)aa));
+    t = 1.0f / (1.0f + 0.5f * aa);
+    r = vsplat(rc[6]);
+    for (int k = 5; k >= 0; k--)
+        r = r * t + rc[k];
+    e = 0.5f * (ex * r);
+    tail = (vf_t)(((z > 0.0f) & (vi_t)(1.0f - e)) | (~(z > 0.0f) & (vi_t)e));
+    return (vf_t)((core & (vi_t)pe) | (~core & (vi_t)tail));
+}
+
+void mk_gelu_forward(lanes_t *z_g_, lanes_t *gd_, size_t count)
+{
+    const float inv_sqrt_2pi = 0.39894228040143268f;
+    vf_t *z_g = (vf_t *)z_g_, *gd = (vf_t *)gd_;
+
+    for (size_t i = 0; i < count * NV; i++) {
+        vf_t z = z_g[i];
+        vf_t ex = vexp(-0.5f * (z * z));
+        vf_t cdf = normal_cdf(z, ex);
         z_g[i] = z * cdf;
-        if (gd) {
-            pdf = -0.5f * z * z;
-            lanes_exp(&pdf);
-            gd[i] = cdf + z * (pdf * inv_sqrt_2pi);
-        }
+        if (gd)
+            gd[i] = cdf + z * (ex * inv_sqrt_2pi);
     }
 }
 
-void mk_attention_forward(lanes_t *o, lanes_t *att, const lanes_t *q,
-                          const lanes_t *kv, const int *qpos, int nq, int C,
+void mk_attention_forward(lanes_t *o_, lanes_t *att_, const lanes_t *q_,
+                          const lanes_t *kv_, const int *qpos, int nq, int C,
                           int H)
 {
     const int T = TADD_CONTEXT, hd = C / H;
     const float scale = 1.0f / sqrtf((float)hd);
+    vf_t *o = (vf_t *)o_, *att = (vf_t *)att_;
+    const vf_t *q = (const vf_t *)q_, *kv = (const vf_t *)kv_;
 
     for (int h = 0; h < H; h++) {
-        const lanes_t *qh = q + (size_t)h * hd * nq;
-        const lanes_t *kh = kv + (size_t)h * hd * T;
-        const lanes_t *vh = kv + (size_t)(C + h * hd) * T;
-        lanes_t *oh = o + (size_t)h * hd * nq;
+        const vf_t *qh = q + (size_t)h * hd * nq * NV;
+        const vf_t *kh = kv + (size_t)h * hd * T * NV;
+        const vf_t *vh = kv + (size_t)(C + h * hd) * T * NV;
+        vf_t *oh = o + (size_t)h * hd * nq * NV;
         for (int p = 0; p < nq; p++) {
-            lanes_t *s = att + ((size_t)h * nq + p) * T;
-            lanes_t mx, sum;
+            vf_t *s = att + ((size_t)h * nq + p) * T * NV;
             int tq = qpos[p];
-            for (int j = 0; j <= tq; j++) {
-                lanes_t acc = qh[p] * kh[j];
-                for (int c = 1; c < hd; c++)
-                    acc += qh[c * nq + p] * kh[c * T + j];
-                s[j] = acc * scale;
-            }
-            mx = s[0];
-            for (int j = 1; j <= tq; j++)
-                lanes_max(&mx, &s[j]);
-            sum = LANES_SPLAT(0.0f);
-            for (int j = 0; j <= tq; j++) {
-                s[j] -= mx;
-                lanes_exp(&s[j]);
-                sum += s[j];
-            }
             for (int j = 0; j <= tq; j++)
-                s[j] /= sum;
-            for (int c = 0; c < hd; c++) {
-                lanes_t acc = s[0] * vh[c * T];
+                FOR_U {
+                    vf_t acc = SV(qh, p, u) * SV(kh, j, u);
+                    for (int c = 1; c < hd; c++)
+                        acc += SV(qh, c * nq + p, u) * SV(kh, c * T + j, u);
+                    SV(s, j, u) = acc * scale;
+                }
+            FOR_U {
+                vf_t mx = SV(s, 0, u), sum = (vf_t){0};
                 for (int j = 1; j <= tq; j++)
-                    acc += s[j] * vh[c * T + j];
-                oh[c * nq + p] = acc;
+                    mx = vmax(mx, SV(s, j, u));
+                for (int j = 0; j <= tq; j++) {
+                    vf_t e = vexp(SV(s, j, u) - mx);
+                    SV(s, j, u) = e;
+                    sum += e;
+                }
+                for (int j = 0; j <= tq; j++)
+                    SV(s, j, u) /= sum;
             }
+            for (int c = 0; c < hd; c++)
+                FOR_U {
+                    vf_t acc = SV(s, 0, u) * SV(vh, c * T, u);
+                    for (int j = 1; j <= tq; j++)
+                        acc += SV(s, j, u) * SV(vh, c * T + j, u);
+                    SV(oh, c * nq + p, u) = acc;
+                }
         }
     }
 }
 
-void mk_attention_backward(lanes_t *dq, lanes_t *dkv, lanes_t *ds,
-                           const lanes_t *dout, const lanes_t *att,
-                           const lanes_t *q, const lanes_t *kv,
+void mk_attention_backward(lanes_t *dq_, lanes_t *dkv_, lanes_t *ds_,
+                           const lanes_t *dout_, const lanes_t *att_,
+                           const lanes_t *q_, const lanes_t *kv_,
                            const int *qpos, int nq, int C, int H)
 {
     const int T = TADD_CONTEXT, hd = C / H;
     const float scale = 1.0f / sqrtf((float)hd);
+    vf_t *dq = (vf_t *)dq_, *dkv = (vf_t *)dkv_, *ds = (vf_t *)ds_;
+    const vf_t *dout = (const vf_t *)dout_, *att = (const vf_t *)att_;
+    const vf_t *q = (const vf_t *)q_, *kv = (const vf_t *)kv_;
 
     for (int h = 0; h < H; h++) {
-        const lanes_t *qh = q + (size_t)h * hd * nq;
-        const lanes_t *kh = kv + (size_t)h * hd * T;
-        const lanes_t *vh = kv + (size_t)(C + h * hd) * T;
-        const lanes_t *doh = dout + (size_t)h * hd * nq;
-        lanes_t *dqh = dq + (size_t)h * hd * nq;
-        lanes_t *dkh = dkv + (size_t)h * hd * T;
-        lanes_t *dvh = dkv + (size_t)(C + h * hd) * T;
+        const vf_t *qh = q + (size_t)h * hd * nq * NV;
+        const vf_t *kh = kv + (size_t)h * hd * T * NV;
+        const vf_t *vh = kv + (size_t)(C + h * hd) * T * NV;
+        const vf_t *doh = dout + (size_t)h * hd * nq * NV;
+        vf_t *dqh = dq + (size_t)h * hd * nq * NV;
+        vf_t *dkh = dkv + (size_t)h * hd * T * NV;
+        vf_t *dvh = dkv + (size_t)(C + h * hd) * T * NV;
         for (int p = 0; p < nq; p++) {
-            const lanes_t *pr = att + ((size_t)h * nq + p) * T;
-            lanes_t dot = LANES_SPLAT(0.0f);
+            const vf_t *pr = att + ((size_t)h * nq + p) * T * NV;
             int tq = qpos[p];
-            for (int j = 0; j <= tq; j++) {
-                lanes_t dp = doh[p] * vh[j];
-                for (int c = 1; c < hd; c++)
-                    dp += doh[c * nq + p] * vh[c * T + j];
-                ds[j] = dp;
-                dot += pr[j] * dp;
-            }
-            /* Softmax backward, with the score scale folded in. */
-            for (int j = 0; j <= tq; j++)
-                ds[j] = pr[j] * (ds[j] - dot) * scale;
-            for (int c = 0; c < hd; c++) {
-                lanes_t acc = ds[0] * kh[c * T];
-                for (int j = 1; j <= tq; j++)
-                    acc += ds[j] * kh[c * T + j];
-                dqh[c * nq + p] = acc;
-            }
-            for (int c = 0; c < hd; c++) {
-                lanes_t qc = qh[c * nq + p], dc = doh[c * nq + p];
+            FOR_U {
+                vf_t dot = (vf_t){0};
                 for (int j = 0; j <= tq; j++) {
-                    dkh[c * T + j] += ds[j] * qc;
-                    dvh[c * T + j] += pr[j] * dc;
+                    vf_t dp = SV(doh, p, u) * SV(vh, j, u);
+                    for (int c = 1; c < hd; c++)
+                        dp += SV(doh, c * nq + p, u) * SV(vh, c * T + j, u);
+                    SV(ds, j, u) = dp;
+                    dot += SV(pr, j, u) * dp;
                 }
+                /* Softmax backward, with the score scale folded in. */
+                for (int j = 0; j <= tq; j++)
+                    SV(ds, j, u) = SV(pr, j, u) * (SV(ds, j, u) - dot) * scale;
             }
+            for (int c = 0; c < hd; c++)
+                FOR_U {
+                    vf_t acc = SV(ds, 0, u) * SV(kh, c * T, u);
+                    for (int j = 1; j <= tq; j++)
+                        acc += SV(ds, j, u) * SV(kh, c * T + j, u);
+                    SV(dqh, c * nq + p, u) = acc;
+                }
+            for (int c = 0; c < hd; c++)
+                FOR_U {
+                    vf_t qc = SV(qh, c * nq + p, u);
+                    vf_t dc = SV(doh, c * nq + p, u);
+                    for (int j = 0; j <= tq; j++) {
+                        SV(dkh, c * T + j, u) += SV(ds, j, u) * qc;
+                        SV(dvh, c * T + j, u) += SV(pr, j, u) * dc;
+                    }
+                }
         }
     }
 }
 
-double mk_cross_entropy(lanes_t *dlogits, const lanes_t *logits,
+double mk_cross_entropy(lanes_t *dlogits_, const lanes_t *logits_,
                         const int8_t *labels, int nq, int V, float scale)
 {
+    vf_t *dlogits = (vf_t *)dlogits_;
+    const vf_t *logits = (const vf_t *)logits_;
     double loss = 0.0;
 
     for (int p = 0; p < nq; p++) {
         const int8_t *y = labels + (size_t)p * L;
-        lanes_t mx = logits[p], sum = LANES_SPLAT(0.0f);
-        for (int v = 1; v < V; v++)
-            lanes_max(&mx, &logits[v * nq + p]);
-        for (int v = 0; v < V; v++) {
-            lanes_t e = logits[v * nq + p] - mx;
-            lanes_exp(&e);
-            dlogits[v * nq + p] = e;
-            sum += e;
+        float mx[L], sum[L];
+        FOR_U {
+            vf_t m = SV(logits, p, u), su = (vf_t){0};
+            for (int v = 1; v < V; v++)
+                m = vmax(m, SV(logits, v * nq + p, u));
+            for (int v = 0; v < V; v++) {
+                vf_t e = vexp(SV(logits, v * nq + p, u) - m);
+                SV(dlogits, v * nq + p, u) = e;
+                su += e;
+            }
+            for (int v = 0; v < V; v++)
+                SV(dlogits, v * nq + p, u) /= su;
+            memcpy(mx + u * VW, &m, sizeof(m));
+            memcpy(sum + u * VW, &su, sizeof(su));
         }
-        for (int v = 0; v < V; v++)
-            dlogits[v * nq + p] /= sum;
         for (int s = 0; s < L; s++) {
+            float *dl = (float *)(dlogits_ + p) + s;
+            const float *lg = (const float *)(logits_ + p) + s;
+            size_t stride = (size_t)nq * L; /* floats from v to v + 1 */
             if (y[s] < 0) {
                 for (int v = 0; v < V; v++)
-                    dlogits[v * nq + p][s] = 0.0f;
+                    dl[v * stride] = 0.0f;
                 continue;
             }
             loss += (double)mx[s] + log((double)sum[s]) -
-                    (double)logits[y[s] * nq + p][s];
-            dlogits[y[s] * nq + p][s] -= 1.0f;
+                    (double)lg[y[s] * stride];
+            dl[y[s] * stride] -= 1.0f;
             for (int v = 0; v < V; v++)
-                dlogits[v * nq + p][s] *= scale;
+                dl[v * stride] *= scale;
         }
     }
     return loss;
