@@ -407,18 +407,10 @@ static int st_parse_header(const cJSON *root, const unsigned char *base,
         if (st_parse_entry(it, name, data_len, t, r, err, errlen) != 0)
             goto cleanup;
         t->name = strdup(it->string);
-        /* calloc of at least one element, so an empty tensor still has
-         * a valid data pointer. */
-        t->data = calloc((size_t)(t->numel ? t->numel : 1), sizeof(float));
-        if (!t->name || !t->data) {
-            free(t->name);
-            free(t->data);
-            t->name = NULL;
-            t->data = NULL;
+        if (!t->name) {
             st_err(err, errlen, "%s: out of memory", name);
             goto cleanup;
         }
-        st_load_f32(t->data, base + r->begin, t->numel);
         r->index = f->n_tensors;
         f->n_tensors++;
     }
@@ -459,6 +451,21 @@ static int st_parse_header(const cJSON *root, const unsigned char *base,
         }
         if (far < 0 || b->end > ranges[far].end)
             far = i;
+    }
+    /* The data are copied only now: with the ranges known to be
+     * disjoint, the copies together are no larger than the file. Copied
+     * before that check, a 4 MB file of 50 entries spanning the same
+     * bytes took 200 MB, and a few more entries would exhaust memory. */
+    for (int i = 0; i < f->n_tensors; i++) {
+        struct tadd_st_tensor *t = &f->tensors[ranges[i].index];
+        /* calloc of at least one element, so an empty tensor still has
+         * a valid data pointer. */
+        t->data = calloc((size_t)(t->numel ? t->numel : 1), sizeof(float));
+        if (!t->data) {
+            st_err(err, errlen, "%s: out of memory", name);
+            goto cleanup;
+        }
+        st_load_f32(t->data, base + ranges[i].begin, t->numel);
     }
     if (meta && st_parse_meta(meta, name, f, err, errlen) != 0)
         goto cleanup;
