@@ -133,15 +133,14 @@ cJSON *tadd_report_progress(struct tadd_daemon *d, int64_t sweep_id)
 
 int tadd_report_finished(struct tadd_daemon *d, int64_t sweep_id)
 {
-    int64_t live = 0;
+    int64_t finished = 0;
 
-    if (tadd_db_int(d->db, &live, 0,
-                    "SELECT COUNT(*) FROM trials t JOIN configs c ON c.id = "
-                    "t.config_id WHERE c.sweep_id = ? AND t.state IN "
-                    "('queued', 'running')",
+    if (tadd_db_int(d->db, &finished, 0,
+                    "SELECT finished FROM sweep_progress g JOIN sweeps s "
+                    "ON s.name = g.sweep WHERE s.id = ?",
                     "i", sweep_id) != 0)
         return -1;
-    return live == 0;
+    return finished == 1;
 }
 
 /* The sweep_progress rows as JSON booleans where they are flags. */

@@ -32,8 +32,9 @@ int tadd_report_find_sweep(struct tadd_daemon *d, struct tadd_conn *c,
  * OOM (message in d->db->err when the database failed). */
 cJSON *tadd_report_progress(struct tadd_daemon *d, int64_t sweep_id);
 
-/* 1 when every trial of the sweep has a result or a recorded failure, 0
- * when not, -1 on a database error. */
+/* 1 when every trial of the sweep has a result or a recorded failure and
+ * none of its workers runs any more, 0 when not, -1 on a database
+ * error. */
 int tadd_report_finished(struct tadd_daemon *d, int64_t sweep_id);
 
 #endif

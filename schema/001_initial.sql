@@ -160,7 +160,8 @@ JOIN trials t ON t.config_id = c.id
 GROUP BY c.id;
 
 -- Per sweep: trial counts by state; finished = 1 when every trial has a
--- result or a recorded failure.
+-- result or a recorded failure and no worker of the sweep still runs (so
+-- every file is written).
 CREATE VIEW sweep_progress AS
 SELECT s.name AS sweep, s.priority, s.submitted_at,
        COUNT(t.id) AS trials,
@@ -171,7 +172,9 @@ SELECT s.name AS sweep, s.priority, s.submitted_at,
        SUM(t.state = 'failed') AS failed,
        SUM(t.state = 'cancelled') AS cancelled,
        SUM(COALESCE(t.success, 0)) AS successes,
-       SUM(t.state IN ('queued', 'running')) = 0 AS finished
+       SUM(t.state IN ('queued', 'running')) = 0 AND NOT EXISTS (
+           SELECT 1 FROM packs p WHERE p.sweep_id = s.id
+           AND p.state IN ('queued', 'running')) AS finished
 FROM sweeps s
 JOIN configs c ON c.sweep_id = s.id
 JOIN trials t ON t.config_id = c.id
