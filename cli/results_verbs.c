@@ -10,6 +10,7 @@
 
 #include "client.h"
 #include "ctl.h"
+#include "format.h"
 #include "plot.h"
 #include "results_eval.h"
 
@@ -61,16 +62,6 @@ const struct ctl_group ctl_results_group = {
     (int)(sizeof(results_verbs) / sizeof(results_verbs[0])),
 };
 
-static int results_print_json(const cJSON *item)
-{
-    char *text = cJSON_Print(item);
-    if (!text)
-        return CTL_ERROR;
-    printf("%s\n", text);
-    free(text);
-    return CTL_OK;
-}
-
 static int verb_results(struct ctl *ctl, int argc, char **argv)
 {
     const char *pos[1], *csv = NULL;
@@ -95,8 +86,8 @@ static int verb_results(struct ctl *ctl, int argc, char **argv)
     if (rc == CTL_OK) {
         const cJSON *text = cJSON_GetObjectItemCaseSensitive(reply, "text");
         if (json)
-            rc = results_print_json(
-                cJSON_GetObjectItemCaseSensitive(reply, "results"));
+            ctl_print_json(cJSON_GetObjectItemCaseSensitive(reply,
+                                                            "results"));
         else if (cJSON_IsString(text))
             fputs(text->valuestring, stdout);
         else
@@ -107,18 +98,6 @@ static int verb_results(struct ctl *ctl, int argc, char **argv)
 }
 
 /* --- compare --------------------------------------------------------- */
-
-static double compare_num(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
-
-static const char *compare_str(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : "-";
-}
 
 /* v with decimals, or "-" when unknown, into buf. */
 static const char *compare_fmt(char *buf, size_t n, double v, int decimals)
@@ -135,46 +114,72 @@ static void compare_config_line(const char *label, const cJSON *c)
     char rate[16], steps[24], secs[24], pv[24];
     const cJSON *w = cJSON_GetObjectItemCaseSensitive(c, "wilson95");
     const cJSON *lo = cJSON_GetArrayItem(w, 0), *hi = cJSON_GetArrayItem(w, 1);
-    double fp = compare_num(c, "fisher_p");
+    double fp = ctl_num(c, "fisher_p", NAN);
 
     if (isfinite(fp))
         snprintf(pv, sizeof pv, "%.3g", fp);
     else
         snprintf(pv, sizeof pv, "-");
     printf("%s %s: %.0f params, %.0f/%.0f ok%s, rate %s (95%% CI "
-           "%.2f-%.2f), Fisher p %s\n", label, compare_str(c, "config"),
-           compare_num(c, "params"), compare_num(c, "k"),
-           compare_num(c, "n"),
+           "%.2f-%.2f), Fisher p %s\n", label, ctl_str(c, "config", "-"),
+           ctl_num(c, "params", NAN), ctl_num(c, "k", NAN),
+           ctl_num(c, "n", NAN),
            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "so_far"))
                ? " so far" : "",
-           compare_fmt(rate, sizeof rate, compare_num(c, "rate"), 2),
+           compare_fmt(rate, sizeof rate, ctl_num(c, "rate", NAN), 2),
            cJSON_IsNumber(lo) ? lo->valuedouble : NAN,
            cJSON_IsNumber(hi) ? hi->valuedouble : NAN, pv);
     printf("  median to success: %s steps, %s s; %s: %s\n",
            compare_fmt(steps, sizeof steps,
-                       compare_num(c, "median_steps_to_success"), 0),
+                       ctl_num(c, "median_steps_to_success", NAN), 0),
            compare_fmt(secs, sizeof secs,
-                       compare_num(c, "median_seconds_to_success"), 0),
-           compare_str(c, "verdict"), compare_str(c, "reason"));
+                       ctl_num(c, "median_seconds_to_success", NAN), 1),
+           ctl_str(c, "verdict", "-"), ctl_str(c, "reason", "-"));
 }
 
-/* One side of a seed line: state, best (step), steps and seconds. */
-static void compare_side(const cJSON *t)
+/* One side of a seed's row: state, best (at step), steps and seconds to
+ * success; cells hold 24 bytes each. */
+static void compare_side(const cJSON *t, char cells[5][24])
 {
-    char best[24], step[24], steps[24], secs[24];
-
     if (!cJSON_IsObject(t)) {
-        printf(" %-8s %7s %6s %7s %6s", "-", "-", "-", "-", "-");
+        for (int i = 0; i < 5; i++)
+            snprintf(cells[i], 24, "-");
         return;
     }
-    printf(" %-8s %7s %6s %7s %6s", compare_str(t, "state"),
-           compare_fmt(best, sizeof best, compare_num(t, "best_val_exact"),
-                       4),
-           compare_fmt(step, sizeof step, compare_num(t, "best_step"), 0),
-           compare_fmt(steps, sizeof steps,
-                       compare_num(t, "steps_to_success"), 0),
-           compare_fmt(secs, sizeof secs,
-                       compare_num(t, "seconds_to_success"), 0));
+    snprintf(cells[0], 24, "%s", ctl_str(t, "state", "-"));
+    compare_fmt(cells[1], 24, ctl_num(t, "best_val_exact", NAN), 4);
+    compare_fmt(cells[2], 24, ctl_num(t, "best_step", NAN), 0);
+    compare_fmt(cells[3], 24, ctl_num(t, "steps_to_success", NAN), 0);
+    compare_fmt(cells[4], 24, ctl_num(t, "seconds_to_success", NAN), 1);
+}
+
+/* The seeds' table: seed | A's five cells | B's five cells. */
+static void compare_print_seeds(const cJSON *seeds)
+{
+    static const char *const head[] = {
+        "seed", "|", "A state", "best", "@step", "steps", "sec",
+        "|", "B state", "best", "@step", "steps", "sec",
+    };
+    struct ctl_table *t = ctl_table_new(13);
+    const cJSON *s;
+
+    ctl_table_row(t, head);
+    cJSON_ArrayForEach(s, seeds) {
+        char seed[24], a[5][24], b[5][24];
+        const char *row[13];
+        snprintf(seed, sizeof seed, "%.0f", ctl_num(s, "seed", NAN));
+        compare_side(cJSON_GetObjectItemCaseSensitive(s, "a"), a);
+        compare_side(cJSON_GetObjectItemCaseSensitive(s, "b"), b);
+        row[0] = seed;
+        row[1] = row[7] = "|";
+        for (int i = 0; i < 5; i++) {
+            row[2 + i] = a[i];
+            row[8 + i] = b[i];
+        }
+        ctl_table_row(t, row);
+    }
+    ctl_table_print(t, 0);
+    ctl_table_free(t);
 }
 
 static int verb_compare(struct ctl *ctl, int argc, char **argv)
@@ -196,24 +201,15 @@ static int verb_compare(struct ctl *ctl, int argc, char **argv)
     if (rc == CTL_OK && json) {
         cJSON_DeleteItemFromObjectCaseSensitive(reply, "ok");
         cJSON_DeleteItemFromObjectCaseSensitive(reply, "v");
-        rc = results_print_json(reply);
+        ctl_print_json(reply);
     } else if (rc == CTL_OK) {
-        const cJSON *seeds = cJSON_GetObjectItemCaseSensitive(reply, "seeds");
-        const cJSON *s;
         compare_config_line("A", cJSON_GetObjectItemCaseSensitive(reply,
                                                                   "a"));
         compare_config_line("B", cJSON_GetObjectItemCaseSensitive(reply,
                                                                   "b"));
-        printf("\n%-6s |%-8s %7s %6s %7s %6s |%-8s %7s %6s %7s %6s\n",
-               "seed", " A state", "best", "@step", "steps", "sec",
-               " B state", "best", "@step", "steps", "sec");
-        cJSON_ArrayForEach(s, seeds) {
-            printf("%-6.0f |", compare_num(s, "seed"));
-            compare_side(cJSON_GetObjectItemCaseSensitive(s, "a"));
-            printf(" |");
-            compare_side(cJSON_GetObjectItemCaseSensitive(s, "b"));
-            printf("\n");
-        }
+        putchar('\n');
+        compare_print_seeds(cJSON_GetObjectItemCaseSensitive(reply,
+                                                             "seeds"));
         printf("steps, sec: to the first evaluation above the threshold\n");
     }
     cJSON_Delete(reply);

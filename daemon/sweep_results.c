@@ -4,7 +4,6 @@
 #include "sweep_results.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,22 +12,9 @@
 #include "log.h"
 #include "queue.h"
 #include "report.h"
+#include "text.h"
 
 #define SR_PATH_MAX 4096
-
-static void sr_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void sr_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* What the sweeps table says about one sweep. */
 struct sr_sweep {
@@ -77,9 +63,9 @@ static int sr_sweep_load(struct tadd_db *db, int64_t id, const char *name,
     }
     sqlite3_finalize(st);
     if (rc < 0)
-        sr_err(err, errlen, "%s", db->err);
+        tadd_msgf(err, errlen, "%s", db->err);
     else if (rc == 0)
-        sr_err(err, errlen, "no sweep named \"%s\"", name ? name : "?");
+        tadd_msgf(err, errlen, "no sweep named \"%s\"", name ? name : "?");
     return rc == 1 ? 0 : -1;
 }
 
@@ -173,18 +159,18 @@ static int sr_rows_load(struct tadd_db *db, const struct sr_sweep *s,
     int rc;
 
     if (!st) {
-        sr_err(err, errlen, "%s", db->err);
+        tadd_msgf(err, errlen, "%s", db->err);
         return -1;
     }
     while ((rc = tadd_db_step(db, st)) == 1) {
         if (sr_rows_add(out, st) < 0) {
-            sr_err(err, errlen, "out of memory");
+            tadd_msgf(err, errlen, "out of memory");
             rc = -1;
             break;
         }
     }
     if (rc < 0 && db->err[0])
-        sr_err(err, errlen, "%s", db->err);
+        tadd_msgf(err, errlen, "%s", db->err);
     sqlite3_finalize(st);
     return rc;
 }
@@ -455,12 +441,10 @@ static int sr_write(struct tadd_daemon *d, const char *sweep,
                     size_t errlen)
 {
     char dir[SR_PATH_MAX], path[SR_PATH_MAX];
-    int n = snprintf(dir, sizeof dir, "%s/%s", d->home, sweep);
-    int m = n < 0 || n >= (int)sizeof dir ? -1
-            : snprintf(path, sizeof path, "%s/%s", dir, file);
 
-    if (m < 0 || m >= (int)sizeof path) {
-        sr_err(err, errlen, "%s/%s: path too long", d->home, sweep);
+    if (tadd_pathf(dir, sizeof dir, "%s/%s", d->home, sweep) != 0 ||
+        tadd_pathf(path, sizeof path, "%s/%s", dir, file) != 0) {
+        tadd_msgf(err, errlen, "%s/%s: path too long", d->home, sweep);
         return -1;
     }
     if (tadd_mkdir_p(dir, 0700, err, errlen) != 0)
@@ -477,7 +461,7 @@ int tadd_sweep_results_write(struct tadd_daemon *d, int64_t sweep_id,
     int rc = -1;
 
     if (finished < 0) {
-        sr_err(err, errlen, "%s", d->db->err);
+        tadd_msgf(err, errlen, "%s", d->db->err);
         return -1;
     }
     if (tadd_sweep_results_compute(d, sweep_id, &r, err, errlen) < 0)
@@ -490,7 +474,7 @@ int tadd_sweep_results_write(struct tadd_daemon *d, int64_t sweep_id,
     }
     csv = tadd_results_to_csv(&r);
     if (!json_text || !csv)
-        sr_err(err, errlen, "out of memory");
+        tadd_msgf(err, errlen, "out of memory");
     else if (sr_write(d, r.sweep, "summary.json", json_text, err,
                       errlen) == 0 &&
              sr_write(d, r.sweep, "results.csv", csv, err, errlen) == 0)
