@@ -16,9 +16,10 @@
  *
  *     seconds = steps to success * the pack's wall-clock seconds per step
  *
- * where the pack's seconds per step is its measured training time divided
- * by the steps it advanced (over all its runs, resumes included, time
- * between runs excluded). Every model of a pack advances in lockstep, so
+ * where the pack's seconds per step is the pack's clock at its last
+ * evaluation (training and evaluation time; the worker's clock runs on
+ * across resumes from the saved state and stops between runs) divided by
+ * that step. Every model of a pack advances in lockstep, so
  * configs trained in the same pack get the same seconds per step and rule 3
  * compares their steps, like with like; configs of different packs are
  * charged what a step of their own pack cost. A trial whose pack has no
