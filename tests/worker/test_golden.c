@@ -319,7 +319,8 @@ static void check_decoding(const struct tadd_model *m,
     const struct tadd_st_tensor *want = expect_tensor(ex, "greedy_digits",
                                                       NB * D);
     const struct tadd_st_tensor *lg = expect_tensor(ex, "logits", NB * T * V);
-    uint8_t prompt[NB * TADD_PROMPT_LEN], out[NB * D], pred[NB * TADD_ANSWER_POSITIONS];
+    uint8_t prompt[NB * TADD_PROMPT_LEN], out[NB * D];
+    uint8_t pred[NB * TADD_ANSWER_POSITIONS];
     int mismatched = 0;
 
     for (int b = 0; b < NB; b++)
