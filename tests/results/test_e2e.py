@@ -122,6 +122,12 @@ def test_results(home):
     check(plot == [os.path.join(home, "e2e", "curves.png"),
                    os.path.join(home, "e2e", "curves.svg")],
           "plot files %s" % plot)
+    other = os.path.join(home, "other.png")
+    check(ctl(home, "plot", "e2e", "-o", other).stdout.split() ==
+          [other, os.path.join(home, "other.svg")], "plot -o")
+    r = ctl(home, "plot", "e2e", "--threshold", "2", ok=False)
+    check(r.returncode == 2 and "--threshold" in r.stderr,
+          "plot --threshold 2: %s" % r.stderr)
     with open(plot[0], "rb") as f:
         head = f.read(24)
     w, h = struct.unpack(">II", head[16:24])
