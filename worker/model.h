@@ -50,7 +50,9 @@ struct tadd_model {
 };
 
 /* Opaque per-thread scratch: activations, effective weights, gradients of
- * the effective weights, for batches of up to max_batch sequences. */
+ * the effective weights, for batches of up to max_batch sequences. Batches
+ * are processed in fixed-size chunks, so its size does not grow with
+ * max_batch; one workspace serves any model of its config. */
 struct tadd_workspace;
 
 /* Trainable scalars of a config (SPEC section 2's count); cannot fail for a
@@ -75,10 +77,13 @@ float *tadd_model_tensor_data(struct tadd_model *m,
 
 /*
  * SPEC section 2's initialisation, drawing normals from r in table order
- * (every trainable tensor, then every fixed one, each row-major).
+ * (every trainable tensor, then every fixed one, each row-major; the
+ * order itself is listed at the top of model.c). Norm weights (1) and
+ * biases (0) are constants and draw nothing.
  */
 void tadd_model_init(struct tadd_model *m, struct tadd_rng *r);
 
+/* A workspace for models of cfg; NULL on OOM. */
 struct tadd_workspace *tadd_workspace_new(const struct tadd_model_config *cfg,
                                           int max_batch);
 void tadd_workspace_free(struct tadd_workspace *ws);
@@ -106,7 +111,8 @@ void tadd_model_argmax_answer(const struct tadd_model *m,
                               int B, uint8_t *pred);
 
 /*
- * Greedy decoding of n_new <= 12 tokens after each 22-token prompt.
+ * Greedy decoding of n_new <= 12 tokens after each 22-token prompt, one
+ * position at a time over a key/value cache; ties go to the lowest id.
  *   prompt (B, 22) ids
  *   out    (B, n_new) generated ids
  */

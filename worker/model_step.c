@@ -24,6 +24,8 @@
 #define T TADD_CONTEXT
 #define V TADD_VOCAB
 
+_Static_assert(T == 33, "positions_all lists 33 positions");
+
 /* 0, 1, ..., T - 1: the query positions of a block that queries all. */
 static const int *positions_all(void)
 {
