@@ -70,7 +70,8 @@ static void embed_backward(struct model_grad *g, const lanes_t *dx,
     }
 }
 
-/* dst (C, nq) = src (C, n) at the relative positions idx (nq). */
+/* dst (C, nq) = src (C, n), src covering the positions from r0, at the
+ * absolute positions qpos (nq). */
 static void gather(lanes_t *dst, const lanes_t *src, const int *qpos,
                    int r0, int C, int n, int nq)
 {
