@@ -383,6 +383,7 @@ static void daemon_report_failure(int fd, const char *msg)
 
 static struct tadd_daemon daemon_state;
 static uv_signal_t daemon_sigterm, daemon_sigint;
+static uv_timer_t daemon_exit_timer;
 
 static void daemon_on_request(void *ctx, struct tadd_conn *c,
                               const cJSON *req)
@@ -408,15 +409,30 @@ static void daemon_close_handle(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
-/* Every worker is gone: close the socket and let the loop end. */
+static void daemon_exit_now(uv_timer_t *timer)
+{
+    struct tadd_daemon *d = timer->data;
+
+    tadd_server_close(d->srv);
+    d->srv = NULL;
+    uv_close((uv_handle_t *)&daemon_sigterm, NULL);
+    uv_close((uv_handle_t *)&daemon_sigint, NULL);
+    uv_close((uv_handle_t *)timer, NULL);
+}
+
+/*
+ * Every worker is gone: close the socket and the signal handlers, and the
+ * loop ends once the last handle is closed. This runs inside a worker's
+ * exit callback, whose handles are still being closed, so the closing
+ * happens on the next turn of the loop.
+ */
 static void daemon_on_idle(void *ctx)
 {
     struct tadd_daemon *d = ctx;
 
     tadd_info("all workers stopped; exiting");
-    tadd_server_close(d->srv);
-    d->srv = NULL;
-    uv_walk(d->loop, daemon_close_handle, NULL);
+    daemon_exit_timer.data = d;
+    uv_timer_start(&daemon_exit_timer, daemon_exit_now, 0, 0);
 }
 
 void tadd_daemon_stop(struct tadd_daemon *d, const char *why)
@@ -516,6 +532,7 @@ int main(int argc, char **argv)
                              sizeof(err));
     if (!d->srv)
         goto fail;
+    uv_timer_init(d->loop, &daemon_exit_timer);
     uv_signal_init(d->loop, &daemon_sigterm);
     uv_signal_init(d->loop, &daemon_sigint);
     uv_signal_start(&daemon_sigterm, daemon_on_signal, SIGTERM);

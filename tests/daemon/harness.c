@@ -477,6 +477,27 @@ int th_same_metrics(const char *a, const char *b)
     return same;
 }
 
+int th_same_model(const char *home_a, const char *home_b, const char *dir)
+{
+    static const char *const files[] = {"best.safetensors",
+                                        "last.safetensors", "metrics.csv"};
+    char a[PATH_MAX * 2], b[PATH_MAX * 2];
+    int same = 1;
+
+    for (int i = 0; i < 3; i++) {
+        int ok;
+
+        snprintf(a, sizeof(a), "%s/%s/%s", home_a, dir, files[i]);
+        snprintf(b, sizeof(b), "%s/%s/%s", home_b, dir, files[i]);
+        ok = i < 2 ? th_same_file(a, b) : th_same_metrics(a, b);
+        if (!ok) {
+            fprintf(stderr, "harness: %s differs from %s\n", b, a);
+            same = 0;
+        }
+    }
+    return same;
+}
+
 void th_dump_log(struct th *t)
 {
     char path[PATH_MAX + 16];

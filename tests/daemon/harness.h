@@ -89,6 +89,11 @@ int th_same_file(const char *a, const char *b);
  * (the last). */
 int th_same_metrics(const char *a, const char *b);
 
+/* 1 when a model's folder (dir, relative to both homes) holds the same
+ * best and last checkpoints and the same metrics but elapsed_sec in home
+ * a as in home b; prints what differs otherwise. */
+int th_same_model(const char *home_a, const char *home_b, const char *dir);
+
 /* Reads a whole file (caller frees), NULL when missing. */
 char *th_read(const char *path);
 
