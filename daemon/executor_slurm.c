@@ -61,7 +61,7 @@
 #define SLURM_CMD_TIMEOUT_MS 60000  /* a command hung on the controller */
 #define SLURM_CMD_OUT_MAX (4u << 20) /* bytes kept of a command's output */
 #define SLURM_LINE_MAX (8u << 20)    /* as the local executor's */
-#define SLURM_TAIL_MAX_MS 1000       /* progress file read at least this often */
+#define SLURM_TAIL_MAX_MS 1000       /* longest wait between file reads */
 #define SLURM_SOON_MS 500            /* a poll after a stop or an adoption */
 #define SLURM_LOST_POLLS 3
 #define SLURM_READ_CHUNK 65536
