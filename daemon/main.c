@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "executor_slurm.h"
 #include "fsutil.h"
 #include "home.h"
 #include "log.h"
@@ -36,7 +37,7 @@ static void daemon_usage(FILE *f)
           "             [--workers N] [--threads N] [--max-models-per-pack N]\n"
           "             [--attempts N] [--checkpoint-interval STEPS]\n"
           "             [--stop-timeout SEC] [--log-level LEVEL]\n"
-          "             [--worker PATH]\n"
+          "             [--worker PATH] [--executor local|slurm]\n"
           "\n"
           "The tadd sweep daemon. The home folder (default: $TADD_HOME, else\n"
           "runs/ in the working directory) holds the database, the socket,\n"
@@ -57,6 +58,8 @@ static void daemon_usage(FILE *f)
           "  --log-level LEVEL debug, info, warn or error (default info)\n"
           "  --worker PATH     the tadd-worker program (default: next to "
           "taddd)\n"
+          "  --executor NAME   local (default) or slurm: packs as batch "
+          "jobs (docs/slurm.md)\n"
           "  --version, --help\n",
           f);
 }
@@ -74,6 +77,7 @@ static const struct {
     {"stop-timeout", "stop_timeout"},
     {"log-level", "log_level"},
     {"worker", "worker"},
+    {"executor", "executor"},
 };
 
 #define N_SETTING_FLAGS                                                     \
@@ -514,8 +518,12 @@ int main(int argc, char **argv)
     d->started_at = tadd_queue_now();
     if (tadd_db_open(&d->db, d->db_path, err, sizeof(err)) != 0)
         goto fail;
-    d->ex = tadd_executor_local_new(d->loop, d->worker_path, d->home, err,
-                                    sizeof(err));
+    if (strcmp(d->set.executor, "slurm") == 0)
+        d->ex = tadd_executor_slurm_new(d->loop, d->worker_path, d->home,
+                                        &d->set.slurm, err, sizeof(err));
+    else
+        d->ex = tadd_executor_local_new(d->loop, d->worker_path, d->home,
+                                        err, sizeof(err));
     if (!d->ex)
         goto fail;
     d->sched = tadd_scheduler_new(d->loop, d->db, d->ex, &d->set, d->home,

@@ -10,7 +10,14 @@
 
 #include "text.h"
 
-enum setting_type { SET_INT, SET_LONG, SET_DOUBLE, SET_PATH, SET_LEVEL };
+enum setting_type {
+    SET_INT,
+    SET_LONG,
+    SET_DOUBLE,
+    SET_PATH,
+    SET_LEVEL,
+    SET_EXECUTOR,
+};
 
 struct setting {
     const char *key;
@@ -30,6 +37,7 @@ static const struct setting settings_table[] = {
     {"stop_timeout", SET_DOUBLE, 0.1, 86400, SET_AT(stop_timeout)},
     {"log_level", SET_LEVEL, 0, 0, SET_AT(log_level)},
     {"worker", SET_PATH, 0, 0, SET_AT(worker)},
+    {"executor", SET_EXECUTOR, 0, 0, SET_AT(executor)},
 };
 
 #define SETTINGS_N (sizeof(settings_table) / sizeof(settings_table[0]))
@@ -44,6 +52,8 @@ void tadd_settings_defaults(struct tadd_settings *s)
     s->checkpoint_interval = 1000;
     s->stop_timeout = 60.0;
     s->log_level = TADD_LOG_INFO;
+    snprintf(s->executor, sizeof(s->executor), "local");
+    tadd_slurm_settings_defaults(&s->slurm);
 }
 
 void tadd_settings_finish(struct tadd_settings *s)
@@ -111,6 +121,15 @@ static int settings_store_text(struct tadd_settings *s,
         *(enum tadd_log_level *)p = (enum tadd_log_level)level;
         return 0;
     }
+    if (d->type == SET_EXECUTOR) {
+        if (strcmp(v, "local") != 0 && strcmp(v, "slurm") != 0) {
+            snprintf(err, errlen, "%s: \"%s\" is not one of local, slurm",
+                     where, v);
+            return -1;
+        }
+        snprintf(p, sizeof(s->executor), "%s", v);
+        return 0;
+    }
     if (strlen(v) >= PATH_MAX || v[0] == '\0') {
         tadd_msgf(err, errlen, "%s: expected a path", where);
         return -1;
@@ -130,7 +149,8 @@ int tadd_settings_apply_text(struct tadd_settings *s, const char *key,
         tadd_msgf(err, errlen, "unknown setting \"%s\"", key);
         return -1;
     }
-    if (d->type == SET_PATH || d->type == SET_LEVEL)
+    if (d->type == SET_PATH || d->type == SET_LEVEL ||
+        d->type == SET_EXECUTOR)
         return settings_store_text(s, d, value, key, err, errlen);
     errno = 0;
     v = strtod(value, &end);
@@ -163,11 +183,18 @@ int tadd_settings_apply_json(struct tadd_settings *s, const char *text,
         const struct setting *d = settings_find(item->string);
 
         snprintf(where, sizeof(where), "%s: %s", name, item->string);
+        if (!d && strcmp(item->string, "slurm") == 0) {
+            if (tadd_slurm_settings_apply_json(&next.slurm, item, where, err,
+                                               errlen) != 0)
+                goto cleanup;
+            continue;
+        }
         if (!d) {
             tadd_msgf(err, errlen, "%s: unknown key", where);
             goto cleanup;
         }
-        if (d->type == SET_PATH || d->type == SET_LEVEL) {
+        if (d->type == SET_PATH || d->type == SET_LEVEL ||
+            d->type == SET_EXECUTOR) {
             if (!cJSON_IsString(item)) {
                 tadd_msgf(err, errlen, "%s: expected a string", where);
                 goto cleanup;

@@ -19,6 +19,10 @@
  *                          night.
  *   checkpoint_interval 1000 steps between resume states (the worker's
  *                          default): at most a minute or so of lost work.
+ *   executor "local"       workers are children of the daemon; "slurm"
+ *                          submits each pack as a batch job, with the
+ *                          "slurm" object's settings (slurm_job.h), and
+ *                          `workers` packs queued or running at once.
  */
 #ifndef TADD_SETTINGS_H
 #define TADD_SETTINGS_H
@@ -27,6 +31,7 @@
 #include <stddef.h>
 
 #include "log.h"
+#include "slurm_job.h"
 
 struct tadd_settings {
     int workers;
@@ -37,6 +42,8 @@ struct tadd_settings {
     double stop_timeout;     /* seconds before a stopping worker is killed */
     enum tadd_log_level log_level;
     char worker[PATH_MAX];   /* tadd-worker; "" means found next to taddd */
+    char executor[16];       /* "local" or "slurm" */
+    struct tadd_slurm_settings slurm;
 };
 
 void tadd_settings_defaults(struct tadd_settings *s);
