@@ -130,9 +130,10 @@ static void req_submit(struct tadd_daemon *d, struct tadd_conn *c,
         tadd_conn_reply_error(c, "internal", "out of memory");
         goto cleanup;
     }
-    if (!cJSON_IsTrue(dry) &&
-        tadd_submit_store(d->db, &sw, &plan, text->valuestring, &code, err,
-                          sizeof(err)) != 0) {
+    if (tadd_submit_check(d->db, &sw, &code, err, sizeof(err)) != 0 ||
+        (!cJSON_IsTrue(dry) &&
+         tadd_submit_store(d->db, &sw, &plan, text->valuestring, &code, err,
+                           sizeof(err)) != 0)) {
         tadd_conn_reply_error(c, code, "%s", err);
         goto cleanup;
     }

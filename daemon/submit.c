@@ -174,9 +174,8 @@ fail:
     return NULL;
 }
 
-/* The checks a parse cannot make: they need the queue. */
-static int submit_check(struct tadd_db *db, const struct tadd_sweep *sw,
-                        const char **code, char *err, size_t errlen)
+int tadd_submit_check(struct tadd_db *db, const struct tadd_sweep *sw,
+                      const char **code, char *err, size_t errlen)
 {
     int64_t n = 0;
 
@@ -303,10 +302,6 @@ int tadd_submit_store(struct tadd_db *db, const struct tadd_sweep *sw,
     if (tadd_db_begin(db) != 0) {
         *code = "internal";
         tadd_msgf(err, errlen, "%s", db->err);
-        return -1;
-    }
-    if (submit_check(db, sw, code, err, errlen) != 0) {
-        tadd_db_rollback(db);
         return -1;
     }
     if (submit_rows(db, sw, plan, spec_text, &sweep_id) != 0 ||

@@ -45,10 +45,18 @@ cJSON *tadd_plan_to_json(const struct tadd_plan *plan,
                          const struct tadd_sweep *sw);
 
 /*
- * Stores the sweep, its configs, trials and packs in one transaction.
- * Refused, with nothing written, when the name is taken or reserved, or
- * the baseline names a sweep that does not exist; *code is then set to
- * the protocol's error code. Returns 0, or -1 with a message in err.
+ * The checks a parse cannot make because they need the queue: the name is
+ * not taken or reserved, a baseline in another sweep exists. Returns 0,
+ * or -1 with a message in err and the protocol's error code in *code.
+ */
+int tadd_submit_check(struct tadd_db *db, const struct tadd_sweep *sw,
+                      const char **code, char *err, size_t errlen);
+
+/*
+ * Stores the sweep, its configs, trials and packs in one transaction,
+ * after tadd_submit_check passed (nothing runs in between: the daemon is
+ * single-threaded). Returns 0, or -1 with a message in err and *code set;
+ * nothing is written then.
  */
 int tadd_submit_store(struct tadd_db *db, const struct tadd_sweep *sw,
                       const struct tadd_plan *plan, const char *spec_text,

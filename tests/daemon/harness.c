@@ -477,7 +477,7 @@ int th_same_metrics(const char *a, const char *b)
     return same;
 }
 
-int th_same_model(const char *home_a, const char *home_b, const char *dir)
+int th_same_model(const char *dir_a, const char *dir_b)
 {
     static const char *const files[] = {"best.safetensors",
                                         "last.safetensors", "metrics.csv"};
@@ -487,8 +487,8 @@ int th_same_model(const char *home_a, const char *home_b, const char *dir)
     for (int i = 0; i < 3; i++) {
         int ok;
 
-        snprintf(a, sizeof(a), "%s/%s/%s", home_a, dir, files[i]);
-        snprintf(b, sizeof(b), "%s/%s/%s", home_b, dir, files[i]);
+        snprintf(a, sizeof(a), "%s/%s", dir_a, files[i]);
+        snprintf(b, sizeof(b), "%s/%s", dir_b, files[i]);
         ok = i < 2 ? th_same_file(a, b) : th_same_metrics(a, b);
         if (!ok) {
             fprintf(stderr, "harness: %s differs from %s\n", b, a);

@@ -89,10 +89,9 @@ int th_same_file(const char *a, const char *b);
  * (the last). */
 int th_same_metrics(const char *a, const char *b);
 
-/* 1 when a model's folder (dir, relative to both homes) holds the same
- * best and last checkpoints and the same metrics but elapsed_sec in home
- * a as in home b; prints what differs otherwise. */
-int th_same_model(const char *home_a, const char *home_b, const char *dir);
+/* 1 when two model folders hold the same best and last checkpoints and
+ * the same metrics but elapsed_sec; prints what differs otherwise. */
+int th_same_model(const char *dir_a, const char *dir_b);
 
 /* Reads a whole file (caller frees), NULL when missing. */
 char *th_read(const char *path);

@@ -91,8 +91,13 @@ int recovery_check(struct th *t)
     ref_rows = th_db_text(t, recovery_metrics_sql);
     CHECK(strlen(ref_rows) > 0);
     CHECK_STR_EQ(run_rows, ref_rows);
-    for (int i = 0; i < 4; i++)
-        CHECK(th_same_model(t->home, ref_home, recovery_dirs[i]));
+    for (int i = 0; i < 4; i++) {
+        char a[PATH_MAX * 2], b[PATH_MAX * 2];
+
+        snprintf(a, sizeof(a), "%s/%s", t->home, recovery_dirs[i]);
+        snprintf(b, sizeof(b), "%s/%s", ref_home, recovery_dirs[i]);
+        CHECK(th_same_model(a, b));
+    }
     th_use_home(t, "run");
     free(run_rows);
     free(ref_rows);
