@@ -85,8 +85,12 @@ static void ctl_print_running(const cJSON *running)
         long total = (long)ctl_num(p, "train_steps", 0);
         double rate = ctl_num(p, "steps_per_sec", 0);
 
-        printf("  pack %.0f of %s (%s):", ctl_num(p, "pack", 0),
+        printf("  pack %.0f of %s (%s", ctl_num(p, "pack", 0),
                ctl_str(p, "sweep", "?"), ctl_str(p, "phase", "?"));
+        /* Where a batch executor runs it: "Slurm job 12 RUNNING". */
+        if (cJSON_IsString(cJSON_GetObjectItem(p, "where")))
+            printf(", %s", ctl_str(p, "where", ""));
+        printf("):");
         cJSON_ArrayForEach(c, cJSON_GetObjectItem(p, "configs"))
             printf(" %s x%.0f", ctl_str(c, "config", "?"),
                    ctl_num(c, "models", 0));

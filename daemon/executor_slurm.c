@@ -1190,18 +1190,19 @@ static void slurm_describe(struct tadd_executor *base,
 {
     (void)base;
     if (run->phase == PHASE_SUBMITTING) {
-        snprintf(buf, len, "submitting");
+        snprintf(buf, len, "submitting to Slurm");
         return;
     }
     if (!run->state[0]) {
-        snprintf(buf, len, "job %" PRId64, run->job_id);
+        snprintf(buf, len, "Slurm job %" PRId64, run->job_id);
         return;
     }
     if (run->reason[0] && strcmp(run->reason, "None") != 0)
-        snprintf(buf, len, "job %" PRId64 " %s (%s)", run->job_id,
+        snprintf(buf, len, "Slurm job %" PRId64 " %s (%s)", run->job_id,
                  run->state, run->reason);
     else
-        snprintf(buf, len, "job %" PRId64 " %s", run->job_id, run->state);
+        snprintf(buf, len, "Slurm job %" PRId64 " %s", run->job_id,
+                 run->state);
 }
 
 static void slurm_destroy(struct tadd_executor *base)

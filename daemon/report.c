@@ -205,6 +205,8 @@ static cJSON *report_running_pack(struct tadd_daemon *d,
     if (configs)
         cJSON_AddItemToObject(o, "configs", configs);
     cJSON_AddStringToObject(o, "phase", in->phase);
+    if (in->where[0])
+        cJSON_AddStringToObject(o, "where", in->where);
     cJSON_AddNumberToObject(o, "step", (double)in->step);
     cJSON_AddNumberToObject(o, "train_steps", (double)in->train_steps);
     cJSON_AddNumberToObject(o, "seconds", in->seconds);

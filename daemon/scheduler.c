@@ -382,7 +382,9 @@ static void sched_describe_exit(const struct sched_pack *sp,
                                 const struct tadd_exec_exit *ex,
                                 char *reason, size_t len)
 {
-    if (ex->term_signal)
+    if (ex->reason[0])
+        snprintf(reason, len, "%s", ex->reason);
+    else if (ex->term_signal)
         snprintf(reason, len, "worker killed by signal %d (%s)",
                  ex->term_signal, strsignal(ex->term_signal));
     else if (ex->exit_status < 0)
@@ -500,12 +502,15 @@ static void sched_on_exit(void *ctx, struct tadd_exec_run *run,
     tadd_info("pack %lld: worker exited (status %lld, signal %d) at step %ld",
               (long long)sp->pf.pack_id, (long long)ex->exit_status,
               ex->term_signal, sp->step);
-    if (sp->saw_end && !ex->term_signal && ex->exit_status == 0) {
+    /* An end the executor calls abnormal (a batch job cancelled from
+     * outside, out of time) is a crash whatever the worker said. */
+    if (sp->saw_end && !ex->term_signal && ex->exit_status == 0 &&
+        !ex->reason[0]) {
         rc = tadd_queue_pack_done(s->db, sp->pf.pack_id);
         tadd_info("pack %lld: done", (long long)sp->pf.pack_id);
     } else if (sp->stop != STOP_NONE ||
                (sp->saw_stopped && !ex->term_signal &&
-                ex->exit_status == 0)) {
+                ex->exit_status == 0 && !ex->reason[0])) {
         if (sp->stop == STOP_NONE && s->shutting_down)
             sp->stop = STOP_SHUTDOWN;
         rc = sched_after_stop(sp);
@@ -524,6 +529,26 @@ static void sched_on_exit(void *ctx, struct tadd_exec_run *run,
     tadd_scheduler_kick(s);
 }
 
+/* A batch job got its id after start: it replaces the handle recorded,
+ * so that a later daemon finds the job. */
+static void sched_on_handle(void *ctx, struct tadd_exec_run *run,
+                            const char *handle)
+{
+    struct sched_pack *sp = ctx;
+
+    (void)run;
+    tadd_info("pack %lld: %s", (long long)sp->pf.pack_id, handle);
+    if (tadd_db_run(sp->s->db, "UPDATE packs SET handle = ? WHERE id = ?",
+                    "ti", handle, sp->pf.pack_id) != 0)
+        sched_db_error(sp->s, "recording a pack's handle");
+}
+
+static const struct tadd_exec_callbacks sched_cbs = {
+    .on_line = sched_on_line,
+    .on_exit = sched_on_exit,
+    .on_handle = sched_on_handle,
+};
+
 /* ---- launching ---- */
 
 static off_t sched_log_size(const struct sched_pack *sp)
@@ -539,10 +564,6 @@ static off_t sched_log_size(const struct sched_pack *sp)
  * crash. */
 static void sched_launch(struct sched_pack *sp, int restart)
 {
-    static const struct tadd_exec_callbacks cbs = {
-        .on_line = sched_on_line,
-        .on_exit = sched_on_exit,
-    };
     struct tadd_scheduler *s = sp->s;
     struct tadd_exec_spec spec;
     char handle[TADD_EXEC_HANDLE_LEN] = "";
@@ -581,8 +602,8 @@ static void sched_launch(struct sched_pack *sp, int restart)
     spec.pack_path = sp->pf.pack_path;
     spec.log_path = sp->pf.log_path;
     spec.threads = s->set->threads;
-    if (s->ex->ops->start(s->ex, &spec, &cbs, sp, &sp->run, handle, err,
-                          sizeof(err)) != 0)
+    if (s->ex->ops->start(s->ex, &spec, &sched_cbs, sp, &sp->run, handle,
+                          err, sizeof(err)) != 0)
         goto fail;
     sp->t_launch = sp->t0 = sp->t_step = uv_now(s->loop);
     tadd_info("pack %lld: %s %d models (%s)", (long long)pack_id,
@@ -736,6 +757,66 @@ void tadd_scheduler_shutdown(struct tadd_scheduler *s)
     }
 }
 
+/*
+ * Follows pack_id's run, left by an earlier daemon, through the
+ * executor's adopt. Returns 1 when the pack is held again (it stays
+ * running), 0 when nothing is left to follow, -1 with a message.
+ */
+static int sched_adopt(struct tadd_scheduler *s, int64_t pack_id,
+                       const char *handle, char *err, size_t errlen)
+{
+    struct sched_pack *sp = calloc(1, sizeof(*sp));
+    struct sched_pack **tail;
+    struct tadd_exec_spec spec;
+    char reason[160];
+    int64_t attempts = 0;
+    int rc;
+
+    if (!sp) {
+        tadd_msgf(err, errlen, "out of memory");
+        return -1;
+    }
+    sp->s = s;
+    sp->timer.data = sp;
+    uv_timer_init(s->loop, &sp->timer);
+    rc = tadd_db_int(s->db, &attempts, 0,
+                     "SELECT attempts FROM packs WHERE id = ?", "i",
+                     pack_id);
+    if (rc != 0)
+        tadd_msgf(err, errlen, "%s", s->db->err);
+    /* The same members and paths as the file the job runs on. */
+    if (rc == 0)
+        rc = tadd_packfile_write(s->db, s->home, pack_id,
+                                 s->set->checkpoint_interval, &sp->pf, err,
+                                 errlen);
+    if (rc == 0) {
+        sp->attempts = (int)attempts;
+        sp->log_offset = sched_log_size(sp);
+        spec.pack_id = pack_id;
+        spec.pack_path = sp->pf.pack_path;
+        spec.log_path = sp->pf.log_path;
+        spec.threads = s->set->threads;
+        rc = s->ex->ops->adopt(s->ex, handle, &spec, &sched_cbs, sp,
+                               &sp->run, err, errlen);
+    }
+    if (rc != 1) {
+        uv_close((uv_handle_t *)&sp->timer, sched_pack_freed);
+        return rc;
+    }
+    sp->t_launch = sp->t0 = sp->t_step = uv_now(s->loop);
+    for (tail = &s->packs; *tail; tail = &(*tail)->next)
+        ;
+    *tail = sp;
+    s->n_packs++;
+    snprintf(reason, sizeof(reason),
+             "daemon restarted; following its run %s", handle);
+    if (tadd_queue_event(s->db, sp->pf.sweep_id, "pack", pack_id, "adopted",
+                         reason) != 0)
+        sched_db_error(s, "recording an adoption");
+    tadd_info("pack %lld: %s", (long long)pack_id, reason);
+    return 1;
+}
+
 int tadd_scheduler_recover(struct tadd_scheduler *s, char *err,
                            size_t errlen)
 {
@@ -764,7 +845,17 @@ int tadd_scheduler_recover(struct tadd_scheduler *s, char *err,
         spec.pack_path = pf.pack_path;
         spec.log_path = pf.log_path;
         spec.threads = s->set->threads;
-        if (s->ex->ops->reclaim(s->ex, handle, &spec, err, errlen) != 0) {
+        if (s->ex->ops->adopt) {
+            int adopted = sched_adopt(s, id, handle ? handle : "", err,
+                                      errlen);
+            if (adopted < 0) {
+                sqlite3_finalize(st);
+                return -1;
+            }
+            if (adopted)
+                continue;
+        } else if (s->ex->ops->reclaim(s->ex, handle, &spec, err, errlen) !=
+                   0) {
             sqlite3_finalize(st);
             return -1;
         }
@@ -823,6 +914,9 @@ int tadd_scheduler_info(struct tadd_scheduler *s,
         in->phase = !sp->run ? "restarting"
                     : sp->stop != STOP_NONE ? "stopping"
                                             : "running";
+        if (sp->run && s->ex->ops->describe)
+            s->ex->ops->describe(s->ex, sp->run, in->where,
+                                 sizeof(in->where));
     }
     *out = v;
     *n = i;

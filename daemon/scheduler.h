@@ -35,6 +35,8 @@ struct tadd_sched_info {
     double eta;           /* seconds left; < 0 when unknown */
     int attempts;         /* abnormal exits so far */
     const char *phase;    /* "running", "restarting" or "stopping" */
+    char where[128];      /* the executor's account ("Slurm job 12
+                             RUNNING"), or "" */
 };
 
 /* Returns NULL on OOM. settings and home must outlive the scheduler. */
@@ -48,9 +50,11 @@ struct tadd_scheduler *tadd_scheduler_new(uv_loop_t *loop,
                                           void *ctx);
 
 /*
- * At start: every pack a previous daemon left running is reclaimed from
- * the executor (a leftover worker is asked to save and stop) and queued
- * again, to resume from its state. Returns 0, or -1 with a message.
+ * At start: every pack a previous daemon left running is adopted by an
+ * executor that can (a batch job still queued or running is followed,
+ * not submitted again), or else reclaimed (a leftover worker is asked to
+ * save and stop) and queued again, to resume from its state. Returns 0,
+ * or -1 with a message.
  */
 int tadd_scheduler_recover(struct tadd_scheduler *s, char *err,
                            size_t errlen);

@@ -376,7 +376,7 @@ static void test_to_the_end(void)
                            sizeof(err)) == 0);
     CHECK_STR_EQ(handle, "slurm:submitting");
     ex->ops->describe(ex, run, desc, sizeof(desc));
-    CHECK_STR_EQ(desc, "submitting");
+    CHECK_STR_EQ(desc, "submitting to Slurm");
     run_until_exit(&loop, &s, 60);
     CHECK_INT_EQ(s.handles, 1);
     CHECK(handle_id(s.handle) > 0);
@@ -602,7 +602,7 @@ static void test_adopt_after_kill(void)
                  1);
     REQUIRE(run != NULL);
     ex->ops->describe(ex, run, desc, sizeof(desc));
-    snprintf(buf, sizeof(buf), "job %ld", job);
+    snprintf(buf, sizeof(buf), "Slurm job %ld", job);
     CHECK_STR_HAS(desc, buf);
     run_until_exit(&loop, &s, 60);
     /* Every line from the job's start, then its end. */
