@@ -537,7 +537,8 @@ static void sched_on_handle(void *ctx, struct tadd_exec_run *run,
     struct sched_pack *sp = ctx;
 
     (void)run;
-    tadd_info("pack %lld: %s", (long long)sp->pf.pack_id, handle);
+    tadd_debug("pack %lld: recorded as %s", (long long)sp->pf.pack_id,
+               handle);
     if (tadd_db_run(sp->s->db, "UPDATE packs SET handle = ? WHERE id = ?",
                     "ti", handle, sp->pf.pack_id) != 0)
         sched_db_error(sp->s, "recording a pack's handle");
