@@ -414,14 +414,19 @@ static int queue_finished(struct tadd_db *db, int64_t trial_id,
     int rc = queue_trial_sweep(db, trial_id, &sweep_id);
 
     /* A diverged trial may already be marked so by its diverged event;
-     * the end event then adds its final numbers. */
+     * the end event then adds its final numbers, and the step and reason
+     * of the divergence stay. */
     if (rc == 0)
         rc = tadd_db_run(db,
-                         "UPDATE trials SET state = ?, step = ?, "
+                         "UPDATE trials SET state = ?, "
+                         "step = CASE WHEN state = 'diverged' THEN step "
+                         "ELSE ? END, "
                          "params = ?, best_val_exact = ?, best_step = ?, "
                          "success = ?, first_success_step = ?, "
                          "first_success_elapsed = ?, test_exact = ?, "
-                         "elapsed_sec = ?, reason = ?, updated_at = ? "
+                         "elapsed_sec = ?, "
+                         "reason = CASE WHEN state = 'diverged' THEN reason "
+                         "ELSE ? END, updated_at = ? "
                          "WHERE id = ? AND state IN ('running', 'diverged')",
                          "tiidIiIdddtdi", state, (int64_t)r->step,
                          (int64_t)r->params, r->best_val_exact,

@@ -302,8 +302,8 @@ static cJSON *report_configs(struct tadd_daemon *d, int64_t sweep_id)
     cJSON *configs = report_rows(
         d->db,
         tadd_db_query(d->db,
-                      "SELECT c.id, c.name, c.params, r.trials AS n_trials, r.finished, "
-                      "r.done, r.diverged, r.failed, r.cancelled, "
+                      "SELECT c.id, c.name, c.params, r.trials AS n_trials, "
+                      "r.finished, r.done, r.diverged, r.failed, r.cancelled, "
                       "r.successes, r.best_val_exact "
                       "FROM configs c JOIN config_results r ON "
                       "r.sweep = (SELECT name FROM sweeps WHERE id = ?) "
