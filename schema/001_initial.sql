@@ -141,7 +141,9 @@ FROM trials t
 JOIN configs c ON c.id = t.config_id
 JOIN sweeps s ON s.id = c.sweep_id;
 
--- Per config: how many seeds, how many finished, how many succeeded.
+-- Per config: how many seeds, how many finished, how many succeeded. A
+-- running trial whose best so far is above the threshold has succeeded
+-- already: the best never goes down.
 CREATE VIEW config_results AS
 SELECT s.name AS sweep, c.name AS config, c.idx,
        c.params,
@@ -152,7 +154,8 @@ SELECT s.name AS sweep, c.name AS config, c.idx,
        SUM(t.state = 'diverged') AS diverged,
        SUM(t.state = 'failed') AS failed,
        SUM(t.state = 'cancelled') AS cancelled,
-       SUM(COALESCE(t.success, 0)) AS successes,
+       SUM(COALESCE(t.success, t.best_val_exact > s.success_threshold, 0))
+           AS successes,
        MAX(t.best_val_exact) AS best_val_exact
 FROM configs c
 JOIN sweeps s ON s.id = c.sweep_id
@@ -171,7 +174,8 @@ SELECT s.name AS sweep, s.priority, s.submitted_at,
        SUM(t.state = 'diverged') AS diverged,
        SUM(t.state = 'failed') AS failed,
        SUM(t.state = 'cancelled') AS cancelled,
-       SUM(COALESCE(t.success, 0)) AS successes,
+       SUM(COALESCE(t.success, t.best_val_exact > s.success_threshold, 0))
+           AS successes,
        SUM(t.state IN ('queued', 'running')) = 0 AND NOT EXISTS (
            SELECT 1 FROM packs p WHERE p.sweep_id = s.id
            AND p.state IN ('queued', 'running')) AS finished
