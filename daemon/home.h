@@ -6,6 +6,7 @@
  *   <home>/taddd.log                    the daemon's log
  *   <home>/taddd.lock                   held by the running daemon
  *   <home>/taddd.json                   optional daemon settings
+ *   <home>/<sweep>/summary.json, results.csv  the sweep's results
  *   <home>/<sweep>/<config>/seed_<seed>/  one model's files
  *   <home>/<sweep>/packs/<id>/pack.json   a pack file, its resume.state
  *                                         and the worker's stderr, worker.log
@@ -53,6 +54,15 @@ static inline int tadd_home_name_reserved(const char *name)
         if (strcmp(name, reserved[i]) == 0)
             return 1;
     return 0;
+}
+
+/* 1 when a config of this name would collide with the sweep folder's own
+ * entries (the packs folder, summary.json, results.csv). */
+static inline int tadd_home_config_name_reserved(const char *name)
+{
+    return strcmp(name, TADD_HOME_PACKS) == 0 ||
+           strcmp(name, "summary.json") == 0 ||
+           strcmp(name, "results.csv") == 0;
 }
 
 #endif

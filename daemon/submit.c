@@ -186,6 +186,16 @@ int tadd_submit_check(struct tadd_db *db, const struct tadd_sweep *sw,
                  sw->name);
         return -1;
     }
+    for (int i = 0; i < sw->n_configs; i++) {
+        if (tadd_home_config_name_reserved(sw->configs[i].name)) {
+            *code = "bad_sweep";
+            tadd_msgf(err, errlen,
+                      "config \"%s\": the name is reserved for the sweep "
+                      "folder's own files; rename the variant",
+                      sw->configs[i].name);
+            return -1;
+        }
+    }
     if (tadd_db_int(db, &n, 0, "SELECT COUNT(*) FROM sweeps WHERE name = ?",
                     "t", sw->name) != 0)
         goto db_error;

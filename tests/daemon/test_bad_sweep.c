@@ -38,6 +38,8 @@ static const struct bad_case bad_cases[] = {
     {"{\"name\": \"bad name!\"}", "name: "},
     {"{\"name\": \"taddd.log\"}", "name: \"taddd.log\" is reserved"},
     {"[1, 2]", "must be a JSON object"},
+    {"{\"name\": \"b10\", \"variants\": [{\"name\": \"summary.json\"}]}",
+     "config \"summary.json\": the name is reserved"},
 };
 
 #define N_BAD (sizeof(bad_cases) / sizeof(bad_cases[0]))
