@@ -530,17 +530,21 @@ static void sched_on_exit(void *ctx, struct tadd_exec_run *run,
 }
 
 /* A batch job got its id after start: it replaces the handle recorded,
- * so that a later daemon finds the job. */
+ * so that a later daemon finds the job, and an event keeps it once the
+ * pack is over. */
 static void sched_on_handle(void *ctx, struct tadd_exec_run *run,
                             const char *handle)
 {
     struct sched_pack *sp = ctx;
+    struct tadd_db *db = sp->s->db;
 
     (void)run;
     tadd_debug("pack %lld: recorded as %s", (long long)sp->pf.pack_id,
                handle);
-    if (tadd_db_run(sp->s->db, "UPDATE packs SET handle = ? WHERE id = ?",
-                    "ti", handle, sp->pf.pack_id) != 0)
+    if (tadd_db_run(db, "UPDATE packs SET handle = ? WHERE id = ?", "ti",
+                    handle, sp->pf.pack_id) != 0 ||
+        tadd_queue_event(db, sp->pf.sweep_id, "pack", sp->pf.pack_id,
+                         "submitted", handle) != 0)
         sched_db_error(sp->s, "recording a pack's handle");
 }
 
