@@ -147,6 +147,15 @@ cmd_start() {
     fi
     # munged insists that everyone may traverse its socket's folders.
     chmod 0755 "$dir"
+    local up=$dir
+    while [ "$up" != / ]; do
+        up=$(dirname "$up")
+        if [ "$(( 0$(stat -c %a "$up") & 01 ))" -eq 0 ]; then
+            die "$up is not open to all (mode $(stat -c %a "$up")); munged" \
+                "needs every folder above its socket to be: use a folder" \
+                "elsewhere, such as under /tmp"
+        fi
+    done
     mkdir -p "$dir/etc" "$dir/state" "$dir/spool" "$dir/log" "$dir/run"
     mkdir -m 0755 -p "$dir/munge"
     host=$(hostname -s)
