@@ -875,8 +875,10 @@ static void slurm_poll_tick(uv_timer_t *t)
 
 /* ---- starting ---- */
 
-/* The job id is known: the run is tracked from now on. */
-static void slurm_run_track(struct tadd_exec_run *run, int64_t job_id)
+/* The job id is known: the run is tracked from now on. announce: the
+ * daemon does not have the id yet. */
+static void slurm_run_track(struct tadd_exec_run *run, int64_t job_id,
+                            int announce)
 {
     char handle[TADD_EXEC_HANDLE_LEN];
     char rel[PATH_MAX + 64];
@@ -887,7 +889,7 @@ static void slurm_run_track(struct tadd_exec_run *run, int64_t job_id)
     snprintf(run->progress, sizeof(run->progress), "%s/%s", run->ex->home,
              rel);
     snprintf(handle, sizeof(handle), "slurm:%" PRId64, job_id);
-    if (run->cb.on_handle)
+    if (announce && run->cb.on_handle)
         run->cb.on_handle(run->ctx, run, handle);
     slurm_timers_start(run->ex);
 }
@@ -913,7 +915,7 @@ static void slurm_sbatch_done(struct slurm_cmd *c)
     }
     tadd_info("pack %" PRId64 ": submitted as Slurm job %" PRId64
               " (%s)", run->pack_id, id, run->job_name);
-    slurm_run_track(run, id);
+    slurm_run_track(run, id, 1);
     slurm_run_send_stops(run);
 }
 
@@ -1090,6 +1092,7 @@ static int slurm_adopt(struct tadd_executor *base, const char *handle,
     struct slurm_executor *ex = (struct slurm_executor *)base;
     struct tadd_exec_run *run;
     int64_t id = slurm_handle_id(handle);
+    int recorded = id != 0;
 
     *out = NULL;
     if (handle && strncmp(handle, "pid:", 4) == 0) {
@@ -1118,7 +1121,7 @@ static int slurm_adopt(struct tadd_executor *base, const char *handle,
     tadd_info("pack %" PRId64 ": following Slurm job %" PRId64
               " submitted by an earlier daemon", spec->pack_id, id);
     slurm_run_link(run);
-    slurm_run_track(run, id);
+    slurm_run_track(run, id, !recorded);
     slurm_poll_soon(ex);
     *out = run;
     return 1;

@@ -612,6 +612,8 @@ static void test_adopt_after_kill(void)
     CHECK_INT_EQ(s.bad_order, 0);
     CHECK_INT_EQ(s.ex.exit_status, 0);
     CHECK_STR_EQ(s.ex.reason, "");
+    /* The id found is handed to the daemon to record. */
+    CHECK_INT_EQ(s.handles, 1);
     CHECK_INT_EQ(handle_id(s.handle), job);
     tadd_slurm_job_name(name, sizeof(name), home, 6);
     CHECK_INT_EQ(jobs_named(name), 1);
@@ -624,6 +626,7 @@ static void test_adopt_after_kill(void)
                                 sizeof(err)),
                  1);
     run_until_exit(&loop, &s, 30);
+    CHECK_INT_EQ(s.handles, 0); /* the daemon has it already */
     CHECK_STR_EQ(s.first, "start");
     CHECK_INT_EQ(s.ends, 1);
     CHECK_INT_EQ(s.ex.exit_status, 0);
