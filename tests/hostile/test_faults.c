@@ -1,0 +1,389 @@
+/*
+ * Fault injection: a small sweep (2 learning rates x 2 seeds, packs of 2,
+ * so two workers one after the other) runs while the daemon, or its
+ * workers, are killed with SIGKILL at random moments. In the end every
+ * trial finished exactly once, and its results, metrics, checkpoints and
+ * summary equal those of a run that was never interrupted, but for the
+ * wall-clock fields.
+ *
+ *   test_faults [--mode daemon|worker|both|lost-metrics] [--kills N]
+ *               [--steps S] [--seed X] [--strict-db 0|1]
+ *
+ * Defaults (the suite's version): both, 20 kills each, 2000 steps, a seed
+ * from the clock, printed so a failure can be replayed. scripts/faults.sh
+ * runs it longer.
+ *
+ * The database's metrics table is compared only with --strict-db 1: it
+ * loses evaluations when the daemon is killed (lost-metrics below, a
+ * should_fail test until that is fixed). The metrics.csv files, the
+ * checkpoints, the summaries and the trials' results are always compared.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "check.h"
+#include "harness.h"
+
+static struct th t;
+static long steps = 2000;
+static int kills = 20;
+static unsigned seed;
+/* Compare the database's metrics rows too (see lost_metrics). */
+static int strict_db;
+static char sweep_path[PATH_MAX + 64];
+
+static const char *const dirs[] = {
+    "faults/default.lr=0.01/seed_42", "faults/default.lr=0.01/seed_43",
+    "faults/default.lr=0.015/seed_42", "faults/default.lr=0.015/seed_43"};
+
+/* Evaluations at 0, 100, ... below steps, and at the last step. */
+static long n_evals(void)
+{
+    return (steps - 1) / 100 + 1 + ((steps - 1) % 100 != 0);
+}
+
+static double now_sec(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_sec(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* Uniform in [lo, hi), from the test's own seeded stream. */
+static double uniform(double lo, double hi)
+{
+    return lo + (hi - lo) * ((double)rand_r(&seed) / ((double)RAND_MAX + 1));
+}
+
+static void start_daemon(void)
+{
+    th_daemon_start(&t, "--checkpoint-interval", "100",
+                    "--max-models-per-pack", "2", "--attempts", "1000",
+                    NULL);
+}
+
+static void write_sweep(void)
+{
+    char text[1024];
+
+    snprintf(text, sizeof(text),
+             "{\"name\": \"faults\",\n"
+             " \"base\": {\"train_steps\": %ld, \"eval_interval\": 100,\n"
+             "          \"batch_size\": 32, \"val_size\": 64,\n"
+             "          \"test_size\": 64, \"warmup_steps\": 50},\n"
+             " \"grid\": {\"lr\": [0.01, 0.015]},\n"
+             " \"seeds\": [42, 43]}\n", steps);
+    snprintf(sweep_path, sizeof(sweep_path), "%s",
+             th_write(&t, "faults.json", text));
+}
+
+static void submit(void)
+{
+    char *out = NULL;
+
+    CHECK_INT_EQ(th_ctl(&t, &out, "submit", sweep_path, NULL), 0);
+    free(out);
+}
+
+static int wait_sweep(void)
+{
+    char *out = NULL;
+    int rc = th_ctl(&t, &out, "wait", "faults", "--timeout", "300", NULL);
+
+    if (rc != 0)
+        fprintf(stderr, "wait: %s\n", out);
+    free(out);
+    return rc;
+}
+
+static int finished(void)
+{
+    return th_db_int(&t, "SELECT COUNT(*) FROM trials WHERE state = 'done'",
+                     0) == 4 &&
+           th_db_int(&t, "SELECT COUNT(*) FROM packs WHERE state = 'done'",
+                     0) == 2;
+}
+
+/* The worker's pid from the running pack's handle "pid:N", or 0. */
+static pid_t worker_pid(void)
+{
+    char *h = th_db_text(&t, "SELECT handle FROM packs WHERE state = "
+                             "'running' AND handle LIKE 'pid:%'");
+    long pid = 0;
+
+    if (h && strncmp(h, "pid:", 4) == 0)
+        pid = strtol(h + 4, NULL, 10);
+    free(h);
+    return (pid_t)pid;
+}
+
+/* Kills the daemon at random moments, restarting it each time. */
+static void run_daemon_kills(void)
+{
+    double t0 = now_sec();
+    int early = -1;
+
+    start_daemon();
+    submit();
+    for (int k = 0; k < kills; k++) {
+        /* Moments right after a start hit the daemon's own recovery. */
+        sleep_sec(k % 4 == 0 ? uniform(0, 0.05) : uniform(0.05, 0.8));
+        if (early < 0 && finished())
+            early = k;
+        th_daemon_kill9(&t);
+        start_daemon();
+    }
+    if (early >= 0)
+        printf("daemon: the sweep finished before kill %d\n", early + 1);
+    CHECK_INT_EQ(wait_sweep(), 0);
+    printf("daemon: %d kills, finished in %.1f s\n", kills, now_sec() - t0);
+    CHECK_INT_EQ(th_daemon_stop(&t), 0);
+}
+
+/* Kills the running worker at random moments; the daemon restarts it. */
+static void run_worker_kills(void)
+{
+    double t0 = now_sec();
+    int done = 0;
+
+    start_daemon();
+    submit();
+    while (done < kills) {
+        pid_t pid = 0;
+        double until = now_sec() + 20;
+        while (!pid && !finished() && now_sec() < until) {
+            pid = worker_pid();
+            if (!pid)
+                sleep_sec(0.01);
+        }
+        if (!pid)
+            break;
+        sleep_sec(uniform(0, 0.4));
+        if (kill(pid, SIGKILL) == 0)
+            done++;
+    }
+    if (done < kills)
+        printf("worker: the sweep finished after %d kills\n", done);
+    /* Fewer than half of the kills asked for tests too little. */
+    CHECK(done * 2 >= kills);
+    CHECK_INT_EQ(wait_sweep(), 0);
+    printf("worker: %d kills, finished in %.1f s\n", done, now_sec() - t0);
+    CHECK(th_db_int(&t, "SELECT SUM(attempts) FROM packs", -1) >= done / 2);
+    CHECK_INT_EQ(th_daemon_stop(&t), 0);
+}
+
+/* Data rows of a metrics.csv, -1 when it cannot be read. */
+static int csv_rows(const char *dir)
+{
+    char path[PATH_MAX * 2];
+    char *text;
+    int n = -1;
+
+    snprintf(path, sizeof(path), "%s/%s/metrics.csv", t.home, dir);
+    text = th_read(path);
+    if (text) {
+        n = 0;
+        for (char *p = text; *p; p++)
+            n += *p == '\n';
+        n--; /* the header */
+    }
+    free(text);
+    return n;
+}
+
+/*
+ * The daemon's metrics table loses evaluations when the daemon dies with
+ * eval events unread: the worker goes on, saves a state past them, and
+ * the next daemon resumes from that state, so they are never sent again.
+ * Made certain here by freezing the daemon (SIGSTOP) while the worker
+ * runs 300 steps, then killing it. Every row of each metrics.csv should
+ * be in the table; the rows written while the daemon was frozen are not.
+ */
+static void run_lost_metrics(void)
+{
+    int before, after = 0, in_db;
+    double until;
+
+    start_daemon();
+    submit();
+    REQUIRE(th_db_wait(&t, "SELECT MAX(checkpoint_step) FROM packs WHERE "
+                           "state = 'running'", 200, 60) >= 200);
+    before = csv_rows(dirs[0]);
+    REQUIRE(kill(t.daemon, SIGSTOP) == 0);
+    until = now_sec() + 60;
+    while (now_sec() < until && (after = csv_rows(dirs[0])) < before + 3)
+        sleep_sec(0.02);
+    th_daemon_kill9(&t);
+    REQUIRE(after >= before + 3);
+    start_daemon();
+    CHECK_INT_EQ(wait_sweep(), 0);
+    CHECK_INT_EQ(th_daemon_stop(&t), 0);
+    in_db = (int)th_db_int(&t, "SELECT COUNT(*) FROM metrics_named WHERE "
+                               "config = 'default.lr=0.01' AND seed = 42",
+                           -1);
+    printf("lost-metrics: %s/metrics.csv has %d rows, the database %d\n",
+           dirs[0], csv_rows(dirs[0]), in_db);
+    CHECK_INT_EQ(in_db, csv_rows(dirs[0]));
+    CHECK_INT_EQ(th_db_int(&t, "SELECT COUNT(*) FROM metrics", -1),
+                 4 * n_evals());
+}
+
+/* summary.json without its wall-clock fields, as canonical text. */
+static char *summary_text(const char *dir)
+{
+    static const char *const clock[] = {"elapsed_sec",
+                                        "first_success_elapsed_sec"};
+    char path[PATH_MAX * 2];
+    char *text, *out;
+    cJSON *j;
+
+    snprintf(path, sizeof(path), "%s/summary.json", dir);
+    text = th_read(path);
+    j = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    if (!j)
+        return NULL;
+    for (size_t i = 0; i < sizeof(clock) / sizeof(clock[0]); i++)
+        cJSON_DeleteItemFromObjectCaseSensitive(j, clock[i]);
+    out = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    return out;
+}
+
+static const char trial_sql[] =
+    "SELECT c.name, t.seed, t.state, t.step, t.best_val_exact, t.best_step, "
+    "t.success, t.params, t.test_exact, t.first_success_step "
+    "FROM trials t JOIN configs c ON c.id = t.config_id "
+    "ORDER BY c.name, t.seed";
+static const char metrics_sql[] =
+    "SELECT config, seed, step, train_loss, val_exact, val_token_acc, "
+    "grad_norm, lr FROM metrics_named ORDER BY config, seed, step";
+
+/* The run in the current home against the reference in ref. */
+static void check_against(const char *ref, const char *what)
+{
+    char run[PATH_MAX];
+    char *run_trials, *run_metrics, *ref_trials, *ref_metrics;
+
+    /* Every trial finished, once; every evaluation recorded once. */
+    CHECK_INT_EQ(th_db_int(&t, "SELECT COUNT(*) FROM trials WHERE state = "
+                               "'done'", -1), 4);
+    CHECK_INT_EQ(th_db_int(&t, "SELECT COUNT(*) FROM events WHERE kind = "
+                               "'trial' AND state = 'done'", -1), 4);
+    CHECK_INT_EQ(th_db_int(&t, "SELECT COUNT(DISTINCT ref_id) FROM events "
+                               "WHERE kind = 'trial' AND state = 'done'",
+                           -1), 4);
+    CHECK_INT_EQ(th_db_int(&t, "SELECT COUNT(*) FROM events WHERE kind = "
+                               "'pack' AND state = 'done'", -1), 2);
+    if (strict_db)
+        CHECK_INT_EQ(th_db_int(&t, "SELECT COUNT(*) FROM metrics", -1),
+                     4 * n_evals());
+
+    run_trials = th_db_text(&t, trial_sql);
+    run_metrics = th_db_text(&t, metrics_sql);
+    snprintf(run, sizeof(run), "%s", t.home);
+    th_use_home(&t, ref);
+    ref_trials = th_db_text(&t, trial_sql);
+    ref_metrics = th_db_text(&t, metrics_sql);
+    if (strcmp(run_trials, ref_trials) != 0)
+        CHECK_FAIL_("%s: trial results differ:\n%s\nreference:\n%s", what,
+                    run_trials, ref_trials);
+    if (strict_db && strcmp(run_metrics, ref_metrics) != 0)
+        CHECK_FAIL_("%s: metrics rows differ from the reference", what);
+    for (int i = 0; i < 4; i++) {
+        char a[PATH_MAX * 2], b[PATH_MAX * 2];
+        char *sa, *sb;
+        snprintf(a, sizeof(a), "%s/%s", run, dirs[i]);
+        snprintf(b, sizeof(b), "%s/%s", t.home, dirs[i]);
+        if (!th_same_model(a, b))
+            CHECK_FAIL_("%s: %s differs from the reference", what, dirs[i]);
+        sa = summary_text(a);
+        sb = summary_text(b);
+        if (!sa || !sb || strcmp(sa, sb) != 0)
+            CHECK_FAIL_("%s: %s/summary.json differs:\n%s\n%s", what,
+                        dirs[i], sa ? sa : "(none)", sb ? sb : "(none)");
+        cJSON_free(sa);
+        cJSON_free(sb);
+    }
+    free(run_trials);
+    free(run_metrics);
+    free(ref_trials);
+    free(ref_metrics);
+    th_use_home(&t, run + strlen(t.root) + 1);
+}
+
+int main(int argc, char **argv)
+{
+    const char *mode = "both";
+    double t0;
+
+    seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--mode") == 0)
+            mode = argv[i + 1];
+        else if (strcmp(argv[i], "--kills") == 0)
+            kills = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--steps") == 0)
+            steps = atol(argv[i + 1]);
+        else if (strcmp(argv[i], "--seed") == 0)
+            seed = (unsigned)strtoul(argv[i + 1], NULL, 10);
+        else if (strcmp(argv[i], "--strict-db") == 0)
+            strict_db = atoi(argv[i + 1]);
+    }
+    REQUIRE(kills >= 1 && steps >= 200);
+    printf("seed %u, %d kills, %ld steps, mode %s\n", seed, kills, steps,
+           mode);
+
+    th_init(&t, "faults");
+    write_sweep();
+    if (strcmp(mode, "lost-metrics") == 0) {
+        th_use_home(&t, "lost");
+        run_lost_metrics();
+        th_cleanup(&t);
+        CHECK_DONE();
+    }
+    t0 = now_sec();
+    th_use_home(&t, "ref");
+    start_daemon();
+    submit();
+    REQUIRE(wait_sweep() == 0);
+    CHECK_INT_EQ(th_daemon_stop(&t), 0);
+    printf("reference: %.1f s uninterrupted\n", now_sec() - t0);
+
+    if (strcmp(mode, "daemon") == 0 || strcmp(mode, "both") == 0) {
+        th_use_home(&t, "daemon");
+        run_daemon_kills();
+        check_against("ref", "daemon kills");
+        if (check_failures)
+            th_dump_log(&t);
+    }
+    if (strcmp(mode, "worker") == 0 || strcmp(mode, "both") == 0) {
+        th_use_home(&t, "worker");
+        run_worker_kills();
+        check_against("ref", "worker kills");
+        if (check_failures)
+            th_dump_log(&t);
+    }
+    if (check_failures)
+        fprintf(stderr, "replay with --seed %u\n", seed);
+    th_cleanup(&t);
+    CHECK_DONE();
+}
