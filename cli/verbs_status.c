@@ -61,7 +61,7 @@ static void ctl_print_daemon(const cJSON *d, const cJSON *queue)
            cJSON_IsTrue(cJSON_GetObjectItem(d, "stopping")) ? ", stopping"
                                                             : "");
     printf("  %.0f workers x %.0f threads, packs of up to %.0f models, "
-           "%.0f restarts, %s executor\n",
+           "up to %.0f restarts after a crash, %s executor\n",
            ctl_num(d, "workers", 0), ctl_num(d, "threads", 0),
            ctl_num(d, "max_models_per_pack", 0), ctl_num(d, "attempts", 0),
            ctl_str(d, "executor", "?"));
@@ -112,41 +112,38 @@ static void ctl_print_running(const cJSON *running)
     }
 }
 
-/* A sweep table: name, trial counts, successes among finished trials. */
+/* A sweep table: name, trial counts, successes so far out of all
+ * trials. */
 static void ctl_print_sweeps(const cJSON *sweeps, int with_time)
 {
     static const char *const head[] = {
-        "SWEEP", "CONFIGS", "TRIALS", "DONE", "RUNNING", "QUEUED", "FAILED",
-        "SUCCESS", "STATE", "SUBMITTED"};
-    struct ctl_table *t = ctl_table_new(with_time ? 10 : 9);
+        "SWEEP",  "CONFIGS", "TRIALS",  "DONE",  "DIVERGED", "FAILED",
+        "CANCELLED", "RUNNING", "QUEUED", "SUCCESS", "STATE", "SUBMITTED"};
+    static const char *const counts[] = {"configs", "trials", "done",
+                                         "diverged", "failed", "cancelled",
+                                         "running", "queued"};
+    struct ctl_table *t = ctl_table_new(with_time ? 12 : 11);
     const cJSON *s;
 
     ctl_table_row(t, head);
     cJSON_ArrayForEach(s, sweeps) {
-        char v[8][32], when[32];
-        const char *row[10];
-        double finished = ctl_num(s, "done", 0) + ctl_num(s, "diverged", 0) +
-                          ctl_num(s, "failed", 0) +
-                          ctl_num(s, "cancelled", 0);
+        char v[9][32], when[32];
+        const char *row[12];
 
-        snprintf(v[0], 32, "%.0f", ctl_num(s, "configs", 0));
-        snprintf(v[1], 32, "%.0f", ctl_num(s, "trials", 0));
-        snprintf(v[2], 32, "%.0f", ctl_num(s, "done", 0));
-        snprintf(v[3], 32, "%.0f", ctl_num(s, "running", 0));
-        snprintf(v[4], 32, "%.0f", ctl_num(s, "queued", 0));
-        snprintf(v[5], 32, "%.0f", ctl_num(s, "failed", 0) +
-                                       ctl_num(s, "diverged", 0));
-        snprintf(v[6], 32, "%.0f/%.0f", ctl_num(s, "successes", 0),
-                 finished);
+        for (int i = 0; i < 8; i++) {
+            snprintf(v[i], sizeof(v[i]), "%.0f", ctl_num(s, counts[i], 0));
+            row[i + 1] = v[i];
+        }
+        snprintf(v[8], sizeof(v[8]), "%.0f/%.0f", ctl_num(s, "successes", 0),
+                 ctl_num(s, "trials", 0));
         ctl_fmt_time(ctl_num(s, "submitted_at", 0), when, sizeof(when));
         row[0] = ctl_str(s, "sweep", "?");
-        for (int i = 0; i < 7; i++)
-            row[i + 1] = v[i];
-        row[8] = cJSON_IsTrue(cJSON_GetObjectItem(s, "finished"))
-                     ? "finished"
-                 : ctl_num(s, "running", 0) > 0 ? "running"
-                                                : "waiting";
-        row[9] = when;
+        row[9] = v[8];
+        row[10] = cJSON_IsTrue(cJSON_GetObjectItem(s, "finished"))
+                      ? "finished"
+                  : ctl_num(s, "running", 0) > 0 ? "running"
+                                                 : "waiting";
+        row[11] = when;
         ctl_table_row(t, row);
     }
     ctl_table_print(t, 2);

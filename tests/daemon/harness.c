@@ -523,10 +523,15 @@ static int th_remove(const char *path, const struct stat *st, int flag,
     return remove(path);
 }
 
-void th_cleanup(struct th *t)
+void th_cleanup(struct th *t, int failed)
 {
     if (t->daemon)
         th_daemon_stop(t);
+    if (failed) {
+        th_dump_log(t);
+        fprintf(stderr, "harness: kept %s\n", t->root);
+        return;
+    }
     if (t->root[0])
         nftw(t->root, th_remove, 16, FTW_DEPTH | FTW_PHYS);
 }

@@ -99,7 +99,9 @@ char *th_read(const char *path);
 /* Prints the end of the home's taddd.log to stderr (for failures). */
 void th_dump_log(struct th *t);
 
-/* Stops a daemon still running and removes the temporary folder. */
-void th_cleanup(struct th *t);
+/* Stops a daemon still running and removes the temporary folder, unless
+ * failed: then the daemon's log is printed and the folder stays for a
+ * look. */
+void th_cleanup(struct th *t, int failed);
 
 #endif

@@ -110,8 +110,6 @@ int main(void)
     CHECK_INT_EQ(th_ctl(&t, NULL, "wait", "good", "--timeout", "50", NULL),
                  0);
 
-    if (check_failures)
-        th_dump_log(&t);
-    th_cleanup(&t);
+    th_cleanup(&t, check_failures);
     CHECK_DONE();
 }

@@ -257,8 +257,6 @@ int main(void)
     CHECK_STR_HAS(out, "taddd is not running");
     free(out);
 
-    if (check_failures)
-        th_dump_log(&t);
-    th_cleanup(&t);
+    th_cleanup(&t, check_failures);
     CHECK_DONE();
 }

@@ -169,8 +169,6 @@ int main(void)
     check_cancel_and_retry(&t);
     check_failure(&t);
 
-    if (check_failures)
-        th_dump_log(&t);
-    th_cleanup(&t);
+    th_cleanup(&t, check_failures);
     CHECK_DONE();
 }

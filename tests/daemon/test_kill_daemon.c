@@ -66,8 +66,6 @@ int main(void)
                  1);
     check_failures += recovery_check(&t);
 
-    if (check_failures)
-        th_dump_log(&t);
-    th_cleanup(&t);
+    th_cleanup(&t, check_failures);
     CHECK_DONE();
 }

@@ -71,8 +71,6 @@ int main(void)
     free(out);
     check_failures += recovery_check(&t);
 
-    if (check_failures)
-        th_dump_log(&t);
-    th_cleanup(&t);
+    th_cleanup(&t, check_failures);
     CHECK_DONE();
 }

@@ -95,8 +95,6 @@ int main(void)
              t.home);
     CHECK(!th_same_file(a, b));
 
-    if (check_failures)
-        th_dump_log(&t);
-    th_cleanup(&t);
+    th_cleanup(&t, check_failures);
     CHECK_DONE();
 }

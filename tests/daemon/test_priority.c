@@ -52,8 +52,6 @@ int main(void)
     CHECK_STR_EQ(order, "1\n3\n2\n");
     free(order);
 
-    if (check_failures)
-        th_dump_log(&t);
-    th_cleanup(&t);
+    th_cleanup(&t, check_failures);
     CHECK_DONE();
 }

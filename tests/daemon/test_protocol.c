@@ -290,8 +290,6 @@ int main(void)
     /* Still answering after all that. */
     CHECK_INT_EQ(th_ctl(&t, NULL, "ping", NULL), 0);
 
-    if (check_failures)
-        th_dump_log(&t);
-    th_cleanup(&t);
+    th_cleanup(&t, check_failures);
     CHECK_DONE();
 }
