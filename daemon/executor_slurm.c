@@ -891,7 +891,9 @@ static void slurm_run_track(struct tadd_exec_run *run, int64_t job_id,
     snprintf(handle, sizeof(handle), "slurm:%" PRId64, job_id);
     if (announce && run->cb.on_handle)
         run->cb.on_handle(run->ctx, run, handle);
-    slurm_timers_start(run->ex);
+    /* A first look soon, so that status shows the job's state (a job
+     * that can never start says why: "PENDING (PartitionConfig)"). */
+    slurm_poll_soon(run->ex);
 }
 
 static void slurm_sbatch_done(struct slurm_cmd *c)
@@ -1122,7 +1124,6 @@ static int slurm_adopt(struct tadd_executor *base, const char *handle,
               " submitted by an earlier daemon", spec->pack_id, id);
     slurm_run_link(run);
     slurm_run_track(run, id, !recorded);
-    slurm_poll_soon(ex);
     *out = run;
     return 1;
 }
