@@ -6,8 +6,13 @@
  * summary equal those of a run that was never interrupted, but for the
  * wall-clock fields.
  *
- *   test_faults [--mode daemon|worker|both|lost-metrics] [--kills N]
- *               [--steps S] [--seed X] [--strict-db 0|1]
+ *   test_faults [--mode MODE] [--kills N] [--steps S] [--seed X]
+ *               [--strict-db 0|1]
+ *
+ * MODE: daemon, worker, both (the kills above); disk-full (the home on a
+ * small tmpfs that fills up; needs root, else exit 77); db-locked[=SEC]
+ * (another process holds the database's write lock SEC seconds, default
+ * 3); lost-metrics (see run_lost_metrics).
  *
  * Defaults (the suite's version): both, 20 kills each, 2000 steps, a seed
  * from the clock, printed so a failure can be replayed. scripts/faults.sh
@@ -24,11 +29,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <sqlite3.h>
 
 #include "check.h"
 #include "harness.h"
@@ -73,10 +82,13 @@ static double uniform(double lo, double hi)
     return lo + (hi - lo) * ((double)rand_r(&seed) / ((double)RAND_MAX + 1));
 }
 
+/* Restarts after crashes: many for the kills, the default elsewhere. */
+static const char *attempts = "1000";
+
 static void start_daemon(void)
 {
     th_daemon_start(&t, "--checkpoint-interval", "100",
-                    "--max-models-per-pack", "2", "--attempts", "1000",
+                    "--max-models-per-pack", "2", "--attempts", attempts,
                     NULL);
 }
 
@@ -246,6 +258,215 @@ static void run_lost_metrics(void)
                  4 * n_evals());
 }
 
+/* Runs argv; returns its exit status, or -1. Output goes to /dev/null. */
+static int run_quiet(char *const argv[])
+{
+    pid_t pid = fork();
+    int status;
+
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, 1);
+        dup2(null, 2);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The checkpoint reads back and evaluates. */
+static int ckpt_usable(const char *dir, const char *name)
+{
+    char path[PATH_MAX * 2];
+    char *argv[] = {t.worker, "eval", path, "--n", "10", "--seeds", "1",
+                    NULL};
+
+    snprintf(path, sizeof(path), "%s/%s/%s", t.home, dir, name);
+    return run_quiet(argv) == 0;
+}
+
+/* The whole database passes SQLite's own check. */
+static void check_db_intact(const char *when)
+{
+    char *r = th_db_text(&t, "PRAGMA integrity_check");
+
+    if (!r || strcmp(r, "ok\n") != 0)
+        CHECK_FAIL_("%s: database integrity_check: %s", when,
+                    r ? r : "(nothing)");
+    free(r);
+}
+
+/*
+ * The home on a small tmpfs that is filled up after the first
+ * checkpoints: the worker and the database cannot write. The daemon must
+ * say why, keep the last checkpoints and the database intact, and finish
+ * the sweep once space returns, with the reference's results.
+ */
+static int run_disk_full(void)
+{
+    char filler[PATH_MAX + 16], state[PATH_MAX * 2];
+    char *before, *after, *reason;
+    double until;
+    int fd, full = 0;
+    int64_t id;
+
+    REQUIRE(mkdir(t.home, 0700) == 0);
+    if (mount("tmpfs", t.home, "tmpfs", 0, "size=16m,mode=0700") != 0) {
+        /* Mounting needs root (CAP_SYS_ADMIN); say so, do not pass. */
+        fprintf(stderr, "note: cannot mount a tmpfs (%s): disk-full not "
+                        "tested\n", strerror(errno));
+        return 77;
+    }
+    start_daemon();
+    submit();
+    REQUIRE(th_db_wait(&t, "SELECT MAX(checkpoint_step) FROM packs WHERE "
+                           "state = 'running'", 200, 60) >= 200);
+    id = th_db_int(&t, "SELECT id FROM packs WHERE state = 'running'", -1);
+    snprintf(state, sizeof(state), "%s/faults/packs/%lld/resume.state",
+             t.home, (long long)id);
+
+    /* Fill every byte left. */
+    snprintf(filler, sizeof(filler), "%s/filler", t.home);
+    fd = open(filler, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    REQUIRE(fd >= 0);
+    {
+        static char chunk[4096];
+        while (write(fd, chunk, sizeof(chunk)) > 0)
+            ;
+        full = errno == ENOSPC;
+    }
+    close(fd);
+    REQUIRE(full);
+
+    /* The worker finds out at its next write and exits; the database
+     * cannot take the news either, so the log says why. The daemon gives
+     * the pack up after its attempts (3, the default). */
+    until = now_sec() + 60;
+    reason = NULL;
+    while (now_sec() < until) {
+        char log[PATH_MAX + 16];
+        char *text, *hit;
+        snprintf(log, sizeof(log), "%s/taddd.log", t.home);
+        text = th_read(log);
+        hit = text ? strstr(text, "No space left on device") : NULL;
+        if (hit) {
+            char *bol = hit;
+            while (bol > text && bol[-1] != '\n')
+                bol--;
+            reason = strndup(bol, (size_t)(strchrnul(hit, '\n') - bol));
+        }
+        free(text);
+        if (reason)
+            break;
+        sleep_sec(0.1);
+    }
+    printf("disk-full: the log says: %.400s\n", reason ? reason : "");
+    if (!reason)
+        CHECK_FAIL_("disk-full: no clear error in taddd.log");
+    free(reason);
+    /* Give the daemon time to spend its attempts, then look. */
+    sleep_sec(5);
+    CHECK_INT_EQ(th_ctl(&t, NULL, "ping", NULL), 0);
+    {
+        char *out = NULL;
+        CHECK_INT_EQ(th_ctl(&t, &out, "status", NULL), 0);
+        printf("disk-full: status while full:\n%s", out);
+        free(out);
+    }
+
+    /* While full, nothing written before is damaged. */
+    before = th_read(state);
+    REQUIRE(before != NULL);
+    sleep_sec(3);
+    after = th_read(state);
+    CHECK(after != NULL && strcmp(before, after) == 0);
+    free(before);
+    free(after);
+    /* The first pack trains the first config's two seeds. */
+    for (int i = 0; i < 2; i++) {
+        CHECK(ckpt_usable(dirs[i], "last.safetensors"));
+        CHECK(ckpt_usable(dirs[i], "best.safetensors"));
+    }
+    check_db_intact("disk full");
+
+    /* Space comes back. A pack given up is queued again by retry, and
+     * the sweep goes on from the saved state. */
+    REQUIRE(unlink(filler) == 0);
+    {
+        char *out = NULL;
+        int rc = th_ctl(&t, &out, "retry", "faults", NULL);
+        printf("disk-full: retry (exit %d): %s", rc, out);
+        CHECK_INT_EQ(rc, 0);
+        free(out);
+    }
+    CHECK_INT_EQ(wait_sweep(), 0);
+    CHECK_INT_EQ(th_daemon_stop(&t), 0);
+    check_db_intact("after the sweep");
+    return 0;
+}
+
+/*
+ * Another process holds the database's write lock (BEGIN EXCLUSIVE, as
+ * the sqlite3 shell would) for hold seconds while the worker reports. The
+ * daemon must wait and retry: no report lost, the sweep as the
+ * reference's.
+ */
+static void run_db_locked(double hold)
+{
+    char path[PATH_MAX + 16];
+    double worst = 0, t_lock;
+    pid_t pid;
+    int status, pfd[2];
+
+    start_daemon();
+    submit();
+    REQUIRE(th_db_wait(&t, "SELECT MAX(checkpoint_step) FROM packs WHERE "
+                           "state = 'running'", 100, 60) >= 100);
+    snprintf(path, sizeof(path), "%s/tadd.db", t.home);
+    REQUIRE(pipe(pfd) == 0);
+    pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        sqlite3 *db = NULL;
+        int rc;
+        close(pfd[0]);
+        if (sqlite3_open(path, &db) != SQLITE_OK)
+            _exit(2);
+        sqlite3_busy_timeout(db, 10000);
+        rc = sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL);
+        if (rc != SQLITE_OK)
+            _exit(3);
+        (void)!write(pfd[1], "L", 1);
+        sleep_sec(hold);
+        rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+        sqlite3_close(db);
+        _exit(rc == SQLITE_OK ? 0 : 4);
+    }
+    close(pfd[1]);
+    {
+        char c;
+        REQUIRE(read(pfd[0], &c, 1) == 1);
+    }
+    close(pfd[0]);
+    t_lock = now_sec();
+    /* Requests meanwhile: the daemon answers once it has the lock. */
+    while (now_sec() < t_lock + hold + 1) {
+        double a = now_sec();
+        CHECK_INT_EQ(th_ctl(&t, NULL, "status", NULL), 0);
+        if (now_sec() - a > worst)
+            worst = now_sec() - a;
+    }
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    printf("db-locked: held %.0f s; slowest status meanwhile %.2f s\n", hold,
+           worst);
+    CHECK_INT_EQ(wait_sweep(), 0);
+    CHECK_INT_EQ(th_daemon_stop(&t), 0);
+    check_db_intact("after the lock");
+}
+
 /* summary.json without its wall-clock fields, as canonical text. */
 static char *summary_text(const char *dir)
 {
@@ -357,8 +578,14 @@ int main(int argc, char **argv)
     if (strcmp(mode, "lost-metrics") == 0) {
         th_use_home(&t, "lost");
         run_lost_metrics();
-        th_cleanup(&t);
+        th_cleanup(&t, check_failures);
         CHECK_DONE();
+    }
+    if (strcmp(mode, "disk-full") == 0 && geteuid() != 0) {
+        fprintf(stderr, "note: not root: cannot mount a tmpfs, disk-full "
+                        "not tested\n");
+        th_cleanup(&t, check_failures);
+        return 77;
     }
     t0 = now_sec();
     th_use_home(&t, "ref");
@@ -382,8 +609,34 @@ int main(int argc, char **argv)
         if (check_failures)
             th_dump_log(&t);
     }
+    if (strcmp(mode, "disk-full") == 0) {
+        int rc;
+        th_use_home(&t, "full");
+        attempts = "3";
+        rc = run_disk_full();
+        if (rc == 0)
+            check_against("ref", "disk full");
+        if (check_failures)
+            th_dump_log(&t);
+        if (t.daemon)
+            th_daemon_kill9(&t);
+        umount2(t.home, MNT_DETACH);
+        if (rc == 77) {
+            th_cleanup(&t, check_failures);
+            return 77;
+        }
+    }
+    if (strncmp(mode, "db-locked", 9) == 0) {
+        double hold = mode[9] == '=' ? atof(mode + 10) : 3;
+        th_use_home(&t, "locked");
+        strict_db = 1;
+        run_db_locked(hold);
+        check_against("ref", "database locked");
+        if (check_failures)
+            th_dump_log(&t);
+    }
     if (check_failures)
         fprintf(stderr, "replay with --seed %u\n", seed);
-    th_cleanup(&t);
+    th_cleanup(&t, check_failures);
     CHECK_DONE();
 }

@@ -373,6 +373,6 @@ int main(int argc, char **argv)
     free(doc);
     if (check_failures)
         th_dump_log(&t);
-    th_cleanup(&t);
+    th_cleanup(&t, check_failures);
     CHECK_DONE();
 }

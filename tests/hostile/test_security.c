@@ -269,6 +269,6 @@ int main(void)
 
     if (check_failures)
         th_dump_log(&t);
-    th_cleanup(&t);
+    th_cleanup(&t, check_failures);
     CHECK_DONE();
 }
