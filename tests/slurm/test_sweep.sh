@@ -14,13 +14,19 @@ ctl "$TMP/slurm" submit "$f" >/dev/null
 # Both packs are jobs (two CPUs, one each) and report progress.
 wait_db "$TMP/slurm" "SELECT COUNT(*) = 2 FROM packs
                       WHERE handle GLOB 'slurm:[0-9]*' AND step > 0"
-status=$(ctl "$TMP/slurm" status)
 jobs=()
 for p in 1 2; do
     job=$(pack_job "$TMP/slurm" "$p")
     [ -n "$job" ] || fail "pack $p has no job id in the database"
     jobs[p]=$job
-    echo "$status" | grep -q "pack $p of sw (running, Slurm job $job RUNNING)" ||
+    # The daemon's last poll may predate the job's start by a moment.
+    want="pack $p of sw (running, Slurm job $job RUNNING)"
+    for _ in $(seq 1 30); do
+        status=$(ctl "$TMP/slurm" status)
+        echo "$status" | grep -qF "$want" && break
+        sleep 0.1
+    done
+    echo "$status" | grep -qF "$want" ||
         fail "status does not show pack $p as Slurm job $job: $status"
 done
 ctl "$TMP/slurm" status --json |
