@@ -797,6 +797,7 @@ static int sched_adopt(struct tadd_scheduler *s, int64_t pack_id,
     if (rc == 0) {
         sp->attempts = (int)attempts;
         sp->log_offset = sched_log_size(sp);
+        memset(&spec, 0, sizeof(spec));
         spec.pack_id = pack_id;
         spec.pack_path = sp->pf.pack_path;
         spec.log_path = sp->pf.log_path;

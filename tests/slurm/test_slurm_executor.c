@@ -131,6 +131,7 @@ static void pack_write(int id, const char *tag, int steps)
 static void spec_of(struct tadd_exec_spec *spec, int id, char *pack,
                     char *log)
 {
+    memset(spec, 0, sizeof(*spec));
     sprintf(pack, "sw/packs/%d/pack.json", id);
     sprintf(log, "sw/packs/%d/worker.log", id);
     spec->pack_id = id;
