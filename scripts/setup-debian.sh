@@ -7,6 +7,7 @@ packages=(
     gcc meson ninja-build pkg-config
     libsqlite3-dev sqlite3 libuv1-dev libcjson-dev libopenblas-dev
     libplplot-dev plplot-driver-cairo python3
+    slurmctld slurmd slurm-client munge
 )
 
 as_root=()
