@@ -38,7 +38,11 @@ struct tadd_exec_spec {
     int64_t pack_id;
     const char *pack_path; /* the pack file, relative to the home */
     const char *log_path;  /* where the worker's stderr goes (appended) */
-    int threads;           /* --threads for the worker */
+    /* Where the worker appends a copy of its stdout lines (--progress),
+     * or NULL. A line the daemon had no time to read before it died is
+     * there, so a later daemon can still record it. */
+    const char *progress_path;
+    int threads; /* --threads for the worker */
 };
 
 /* How a run ended. */

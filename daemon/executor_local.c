@@ -170,7 +170,7 @@ static int local_start(struct tadd_executor *base,
     uv_process_options_t opt;
     uv_stdio_container_t stdio[3];
     char threads[16];
-    char *args[8];
+    char *args[10];
     char *log_abs = NULL;
     int log_fd = -1;
     int rc;
@@ -207,6 +207,11 @@ static int local_start(struct tadd_executor *base,
     args[4] = "--threads";
     args[5] = threads;
     args[6] = NULL;
+    if (spec->progress_path) {
+        args[6] = "--progress";
+        args[7] = (char *)spec->progress_path;
+        args[8] = NULL;
+    }
 
     stdio[0].flags = UV_IGNORE;
     stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;

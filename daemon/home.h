@@ -8,8 +8,10 @@
  *   <home>/taddd.json                   optional daemon settings
  *   <home>/<sweep>/summary.json, results.csv  the sweep's results
  *   <home>/<sweep>/<config>/seed_<seed>/  one model's files
- *   <home>/<sweep>/packs/<id>/pack.json   a pack file, its resume.state
- *                                         and the worker's stderr, worker.log
+ *   <home>/<sweep>/packs/<id>/pack.json   a pack file, its resume.state,
+ *                                         the worker's stderr (worker.log)
+ *                                         and a copy of its stdout lines
+ *                                         (progress.jsonl)
  *
  * The home is TADD_HOME, or runs/ in the working directory, unless
  * --home says otherwise; it and everything below it is private (0700).

@@ -21,6 +21,8 @@ void tadd_packfile_paths(struct tadd_packfile *pf, const char *sweep,
     snprintf(pf->state_path, sizeof(pf->state_path), "%s/resume.state",
              pf->dir);
     snprintf(pf->log_path, sizeof(pf->log_path), "%s/worker.log", pf->dir);
+    snprintf(pf->progress_path, sizeof(pf->progress_path),
+             "%s/progress.jsonl", pf->dir);
 }
 
 void tadd_packfile_free(struct tadd_packfile *pf)
@@ -101,19 +103,18 @@ db_error:
     return -1;
 }
 
-int tadd_packfile_write(struct tadd_db *db, const char *home,
-                        int64_t pack_id, long checkpoint_interval,
-                        struct tadd_packfile *pf, char *err, size_t errlen)
+/* Loads the pack's sweep, size and members into pf and its models into a
+ * new pack file object *root (also holding "success_threshold"). */
+static int packfile_build(struct tadd_db *db, int64_t pack_id,
+                          struct tadd_packfile *pf, cJSON **root, char *err,
+                          size_t errlen)
 {
-    cJSON *root = NULL;
-    char *text = NULL;
-    char path[PATH_MAX];
     char sweep[256] = "";
-    double threshold = 0.99;
+    double threshold;
     sqlite3_stmt *st;
-    int rc = -1;
 
     memset(pf, 0, sizeof(*pf));
+    *root = NULL;
     err[0] = '\0';
     st = tadd_db_query(db,
                        "SELECT s.name, s.id, s.success_threshold, "
@@ -122,7 +123,7 @@ int tadd_packfile_write(struct tadd_db *db, const char *home,
                        "i", pack_id);
     if (!st || tadd_db_step(db, st) != 1) {
         tadd_msgf(err, errlen, "pack %lld: %s", (long long)pack_id,
-                 db->err[0] ? db->err : "no such pack");
+                  db->err[0] ? db->err : "no such pack");
         sqlite3_finalize(st);
         return -1;
     }
@@ -135,16 +136,40 @@ int tadd_packfile_write(struct tadd_db *db, const char *home,
     tadd_packfile_paths(pf, sweep, pack_id);
 
     pf->trial_ids = calloc((size_t)pf->n_models + 1, sizeof(int64_t));
-    root = cJSON_CreateObject();
-    if (!pf->trial_ids || !root) {
+    *root = cJSON_CreateObject();
+    if (!pf->trial_ids || !*root) {
         tadd_msgf(err, errlen, "out of memory");
-        goto cleanup;
+        return -1;
     }
-    if (packfile_models(db, pf, root, err, errlen) != 0)
+    if (packfile_models(db, pf, *root, err, errlen) != 0)
+        return -1;
+    cJSON_AddNumberToObject(*root, "success_threshold", threshold);
+    return 0;
+}
+
+int tadd_packfile_load(struct tadd_db *db, int64_t pack_id,
+                       struct tadd_packfile *pf, char *err, size_t errlen)
+{
+    cJSON *root = NULL;
+    int rc = packfile_build(db, pack_id, pf, &root, err, errlen);
+
+    cJSON_Delete(root);
+    return rc;
+}
+
+int tadd_packfile_write(struct tadd_db *db, const char *home,
+                        int64_t pack_id, long checkpoint_interval,
+                        struct tadd_packfile *pf, char *err, size_t errlen)
+{
+    cJSON *root = NULL;
+    char *text = NULL;
+    char path[PATH_MAX];
+    int rc = -1;
+
+    if (packfile_build(db, pack_id, pf, &root, err, errlen) != 0)
         goto cleanup;
     cJSON_AddNumberToObject(root, "checkpoint_interval",
                             (double)checkpoint_interval);
-    cJSON_AddNumberToObject(root, "success_threshold", threshold);
     cJSON_AddStringToObject(root, "state", pf->state_path);
     text = cJSON_Print(root);
     if (!text) {

@@ -23,12 +23,19 @@ struct tadd_packfile {
     char pack_path[160];
     char state_path[160];
     char log_path[160];
+    char progress_path[160]; /* the worker's stdout lines, appended */
 };
 
 /*
- * Loads pack_id's members and writes its pack file (atomically, folders
- * created 0700) under home. Returns 0 and fills *pf, or -1 with a message
- * in err; free pf with tadd_packfile_free either way.
+ * Loads pack_id's sweep, size and members into *pf. Returns 0, or -1 with
+ * a message in err; free pf with tadd_packfile_free either way.
+ */
+int tadd_packfile_load(struct tadd_db *db, int64_t pack_id,
+                       struct tadd_packfile *pf, char *err, size_t errlen);
+
+/*
+ * Loads pack_id as tadd_packfile_load does and writes its pack file
+ * (atomically, folders created 0700) under home. Same contract.
  */
 int tadd_packfile_write(struct tadd_db *db, const char *home,
                         int64_t pack_id, long checkpoint_interval,

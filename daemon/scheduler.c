@@ -248,6 +248,9 @@ static int sched_record_end(struct sched_pack *sp, const cJSON *ev)
         r.success = cJSON_IsTrue(success);
         r.first_success_step = sched_long(m, "first_success_step", -1);
         r.first_success_elapsed = sched_num(m, "first_success_elapsed");
+        /* The worker writes -1 for "never". */
+        if (r.first_success_step < 0)
+            r.first_success_elapsed = NAN;
         r.test_exact = sched_num(m, "test_exact");
         r.elapsed_sec = elapsed;
         if (tadd_queue_trial_finished(sp->s->db, trial, &r) != 0)
@@ -556,6 +559,17 @@ static const struct tadd_exec_callbacks sched_cbs = {
 
 /* ---- launching ---- */
 
+static void sched_spec(const struct tadd_scheduler *s,
+                       const struct tadd_packfile *pf,
+                       struct tadd_exec_spec *spec)
+{
+    spec->pack_id = pf->pack_id;
+    spec->pack_path = pf->pack_path;
+    spec->log_path = pf->log_path;
+    spec->progress_path = pf->progress_path;
+    spec->threads = s->set->threads;
+}
+
 static off_t sched_log_size(const struct sched_pack *sp)
 {
     char path[PATH_MAX * 2];
@@ -603,10 +617,7 @@ static void sched_launch(struct sched_pack *sp, int restart)
     sp->saw_stopped = 0;
     sp->error[0] = '\0';
     sp->log_offset = sched_log_size(sp);
-    spec.pack_id = pack_id;
-    spec.pack_path = sp->pf.pack_path;
-    spec.log_path = sp->pf.log_path;
-    spec.threads = s->set->threads;
+    sched_spec(s, &sp->pf, &spec);
     if (s->ex->ops->start(s->ex, &spec, &sched_cbs, sp, &sp->run, handle,
                           err, sizeof(err)) != 0)
         goto fail;
@@ -798,10 +809,7 @@ static int sched_adopt(struct tadd_scheduler *s, int64_t pack_id,
         sp->attempts = (int)attempts;
         sp->log_offset = sched_log_size(sp);
         memset(&spec, 0, sizeof(spec));
-        spec.pack_id = pack_id;
-        spec.pack_path = sp->pf.pack_path;
-        spec.log_path = sp->pf.log_path;
-        spec.threads = s->set->threads;
+        sched_spec(s, &sp->pf, &spec);
         rc = s->ex->ops->adopt(s->ex, handle, &spec, &sched_cbs, sp,
                                &sp->run, err, errlen);
     }
@@ -821,6 +829,68 @@ static int sched_adopt(struct tadd_scheduler *s, int64_t pack_id,
         sched_db_error(s, "recording an adoption");
     tadd_info("pack %lld: %s", (long long)pack_id, reason);
     return 1;
+}
+
+/*
+ * Records the evaluations and divergences in pack_id's progress file (a
+ * copy of every line its workers wrote to stdout). A daemon that died may
+ * have missed the last lines in the pipe while the worker's saved state
+ * moved past them, so that no later run would print them again.
+ * Recording a line twice changes nothing. Returns 0, or -1 with a
+ * message.
+ */
+static int sched_replay(struct tadd_scheduler *s, int64_t pack_id, char *err,
+                        size_t errlen)
+{
+    struct sched_pack sp;
+    char path[PATH_MAX * 2];
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    FILE *f;
+    int rc = 0, lines = 0;
+
+    memset(&sp, 0, sizeof(sp));
+    sp.s = s;
+    if (tadd_packfile_load(s->db, pack_id, &sp.pf, err, errlen) != 0) {
+        tadd_packfile_free(&sp.pf);
+        return -1;
+    }
+    snprintf(path, sizeof(path), "%s/%s", s->home, sp.pf.progress_path);
+    f = fopen(path, "re");
+    if (!f) {
+        tadd_packfile_free(&sp.pf);
+        return 0;
+    }
+    while (rc == 0 && (n = getline(&line, &cap, f)) > 0) {
+        cJSON *ev = cJSON_ParseWithLength(line, (size_t)n);
+        const char *name =
+            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev,
+                                                                  "event"));
+
+        /* A last line cut short by a kill does not parse: skipped. */
+        if (name && strcmp(name, "eval") == 0) {
+            rc = sched_record_eval(&sp, ev);
+            lines++;
+        } else if (name && strcmp(name, "diverged") == 0) {
+            int64_t trial = sched_trial(&sp, ev);
+            if (trial)
+                rc = tadd_queue_trial_diverged(
+                    s->db, trial, sched_long(ev, "step", -1));
+            lines++;
+        }
+        cJSON_Delete(ev);
+    }
+    free(line);
+    fclose(f);
+    tadd_packfile_free(&sp.pf);
+    if (rc != 0) {
+        tadd_msgf(err, errlen, "%s", s->db->err);
+        return -1;
+    }
+    tadd_debug("pack %lld: %d progress lines recorded again",
+               (long long)pack_id, lines);
+    return 0;
 }
 
 int tadd_scheduler_recover(struct tadd_scheduler *s, char *err,
@@ -847,10 +917,7 @@ int tadd_scheduler_recover(struct tadd_scheduler *s, char *err,
 
         memset(&pf, 0, sizeof(pf));
         tadd_packfile_paths(&pf, tadd_db_text(st, 2), id);
-        spec.pack_id = id;
-        spec.pack_path = pf.pack_path;
-        spec.log_path = pf.log_path;
-        spec.threads = s->set->threads;
+        sched_spec(s, &pf, &spec);
         if (s->ex->ops->adopt) {
             int adopted = sched_adopt(s, id, handle ? handle : "", err,
                                       errlen);
@@ -862,6 +929,12 @@ int tadd_scheduler_recover(struct tadd_scheduler *s, char *err,
                 continue;
         } else if (s->ex->ops->reclaim(s->ex, handle, &spec, err, errlen) !=
                    0) {
+            sqlite3_finalize(st);
+            return -1;
+        }
+        /* Nothing writes the pack's files any more: what its worker said
+         * that the dead daemon did not read is recorded now. */
+        if (sched_replay(s, id, err, errlen) != 0) {
             sqlite3_finalize(st);
             return -1;
         }

@@ -1,16 +1,41 @@
 /*
  * The daemon interrupted mid-sweep, twice: first stopped with SIGTERM (its
- * worker saves its state), then killed with SIGKILL (its worker is left
- * behind and must be reclaimed). Each restart resumes the pack from its
- * state; in the end every trial finished exactly once and the checkpoints
- * and metrics (but elapsed_sec) equal an uninterrupted run's.
+ * worker saves its state), then killed with SIGKILL while it had fallen
+ * behind on its worker's output (the worker is left behind and must be
+ * reclaimed, and the evaluations it printed that the daemon never read
+ * must still be recorded). Each restart resumes the pack from its state;
+ * in the end every trial finished exactly once and the checkpoints and
+ * metrics (but elapsed_sec) equal an uninterrupted run's.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "harness.h"
 #include "recovery.h"
+
+/* The step of the last checkpoint event in the pack's progress file (the
+ * worker's copy of its stdout), or -1. */
+static long progress_checkpoint(struct th *t)
+{
+    char path[PATH_MAX + 64];
+    char *text, *p;
+    long step = -1;
+
+    snprintf(path, sizeof(path), "%s/rec/packs/1/progress.jsonl", t->home);
+    text = th_read(path);
+    for (p = text; p && (p = strstr(p, "{\"event\":\"checkpoint\""));
+         p++) {
+        const char *at = strstr(p, "\"step\":");
+        if (at)
+            step = strtol(at + 7, NULL, 10);
+    }
+    free(text);
+    return step;
+}
 
 int main(void)
 {
@@ -39,9 +64,30 @@ int main(void)
                            -1),
                  4);
 
-    /* A crash: nothing gets a chance to clean up. */
+    /*
+     * A crash at the worst moment: the daemon is frozen while its worker
+     * prints an evaluation and then saves a state past it, and is killed
+     * before it reads that line. No later run prints it again.
+     */
     th_daemon_start(&t, "--checkpoint-interval", "100", NULL);
-    recovery_wait_checkpoint(&t, 700);
+    recovery_wait_checkpoint(&t, 500);
+    {
+        long frozen_at = th_db_int(&t, "SELECT checkpoint_step FROM packs",
+                                   -1);
+        struct timespec pause = {0, 20 * 1000 * 1000};
+        int waited = 0;
+
+        REQUIRE(kill(t.daemon, SIGSTOP) == 0);
+        while (progress_checkpoint(&t) < frozen_at + 200 && waited < 3000) {
+            nanosleep(&pause, NULL);
+            waited++;
+        }
+        CHECK(progress_checkpoint(&t) >= frozen_at + 200);
+        CHECK(progress_checkpoint(&t) < RECOVERY_TRAIN_STEPS);
+        /* The database has not seen those steps. */
+        CHECK_INT_EQ(th_db_int(&t, "SELECT checkpoint_step FROM packs", -1),
+                     frozen_at);
+    }
     th_daemon_kill9(&t);
     CHECK_INT_EQ(th_db_int(&t, "SELECT COUNT(*) FROM packs WHERE state = "
                                "'running'",
