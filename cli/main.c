@@ -49,7 +49,11 @@ static void ctl_usage(FILE *f)
             char head[64];
 
             snprintf(head, sizeof(head), "%s %s", v->name, v->args);
-            fprintf(f, "  %-26s %s\n", head, v->summary);
+            /* A long synopsis gets the summary on a line of its own. */
+            if (strlen(head) > 26)
+                fprintf(f, "  %s\n  %-26s %s\n", head, "", v->summary);
+            else
+                fprintf(f, "  %-26s %s\n", head, v->summary);
         }
     }
     fputs("\n`taddctl COMMAND --help` describes a command. Reading commands\n"
