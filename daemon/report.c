@@ -112,6 +112,25 @@ int tadd_report_find_sweep(struct tadd_daemon *d, struct tadd_conn *c,
     "(SELECT COUNT(*) FROM configs WHERE sweep_id = s.id) AS configs "      \
     "FROM sweeps s JOIN sweep_progress g ON g.sweep = s.name "
 
+/* A progress row's "finished" as a JSON boolean, as the protocol says. */
+static void report_fix_finished(cJSON *row)
+{
+    cJSON *f = cJSON_GetObjectItemCaseSensitive(row, "finished");
+
+    if (f)
+        cJSON_ReplaceItemInObjectCaseSensitive(row, "finished",
+                                               cJSON_CreateBool(f->valueint));
+}
+
+/* The same for every row of an array. */
+static void report_fix_flags(cJSON *rows)
+{
+    cJSON *row;
+
+    cJSON_ArrayForEach(row, rows)
+        report_fix_finished(row);
+}
+
 cJSON *tadd_report_progress(struct tadd_daemon *d, int64_t sweep_id)
 {
     sqlite3_stmt *st = tadd_db_query(d->db, REPORT_PROGRESS_SQL
@@ -125,9 +144,7 @@ cJSON *tadd_report_progress(struct tadd_daemon *d, int64_t sweep_id)
         o = report_row(st);
     sqlite3_finalize(st);
     if (o)
-        cJSON_ReplaceItemInObjectCaseSensitive(
-            o, "finished",
-            cJSON_CreateBool(cJSON_GetObjectItem(o, "finished")->valueint));
+        report_fix_finished(o);
     return o;
 }
 
@@ -141,19 +158,6 @@ int tadd_report_finished(struct tadd_daemon *d, int64_t sweep_id)
                     "i", sweep_id) != 0)
         return -1;
     return finished == 1;
-}
-
-/* The sweep_progress rows as JSON booleans where they are flags. */
-static void report_fix_flags(cJSON *rows)
-{
-    cJSON *row;
-
-    cJSON_ArrayForEach(row, rows) {
-        cJSON *f = cJSON_GetObjectItemCaseSensitive(row, "finished");
-        if (f)
-            cJSON_ReplaceItemInObjectCaseSensitive(
-                row, "finished", cJSON_CreateBool(f->valueint));
-    }
 }
 
 static cJSON *report_daemon(struct tadd_daemon *d)
