@@ -616,8 +616,14 @@ int main(int argc, char **argv)
         rc = run_disk_full();
         if (rc == 0)
             check_against("ref", "disk full");
-        if (check_failures)
+        if (check_failures) {
+            char cmd[3 * PATH_MAX];
             th_dump_log(&t);
+            /* The home goes with the tmpfs: keep its log for a look. */
+            snprintf(cmd, sizeof(cmd), "cp '%s/taddd.log' '%s/full.log'",
+                     t.home, t.root);
+            (void)!system(cmd);
+        }
         if (t.daemon)
             th_daemon_kill9(&t);
         umount2(t.home, MNT_DETACH);
