@@ -5,13 +5,14 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 #include <plplot.h>
+
+#include "errbuf.h"
 
 #define PLOT_PATH_MAX 4096
 #define PLOT_MAX_LEGEND 24
@@ -25,20 +26,6 @@ static const PLINT plot_rgb[][3] = {
     { 188, 189, 34 }, { 23, 190, 207 },
 };
 #define PLOT_N_COLOURS ((int)(sizeof plot_rgb / sizeof plot_rgb[0]))
-
-static void plot_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void plot_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* The colour index of the i-th seed of a panel. */
 static PLINT plot_seed_colour(int i)
@@ -54,7 +41,7 @@ static int plot_check_writable(const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "wb");
     if (!f) {
-        plot_err(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+        tadd_errf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
         return -1;
     }
     fclose(f);
@@ -71,7 +58,7 @@ static int plot_sibling(char *dst, const char *png_path, const char *suffix,
     int n = snprintf(dst, PLOT_PATH_MAX, "%.*s%s", (int)len, png_path,
                      suffix);
     if (n < 0 || n >= PLOT_PATH_MAX) {
-        plot_err(err, errlen, "%s: path too long", png_path);
+        tadd_errf(err, errlen, "%s: path too long", png_path);
         return -1;
     }
     return 0;
@@ -214,7 +201,7 @@ int tadd_plot_curves(const struct tadd_sweep_curves *c, const char *png_path,
     char svg[PLOT_PATH_MAX];
 
     if (c->n_configs <= 0) {
-        plot_err(err, errlen, "no configs to plot");
+        tadd_errf(err, errlen, "no configs to plot");
         return -1;
     }
     if (plot_sibling(svg, png_path, ".svg", err, errlen) < 0 ||
@@ -405,7 +392,7 @@ int tadd_plot_heatmap(const struct tadd_sweep_curves *c, const char *png_path,
 
     if (!g || !(g->names = calloc((size_t)c->n_configs + 1,
                                   sizeof *g->names))) {
-        plot_err(err, errlen, "out of memory");
+        tadd_errf(err, errlen, "out of memory");
         goto cleanup;
     }
     if (!plot_grid_build(c, g)) {
@@ -465,7 +452,7 @@ int tadd_plot_sweep(const char *home, const char *sweep, const char *out,
         int n = snprintf(def_out, sizeof def_out, "%s/%s/curves.png", home,
                          sweep);
         if (n < 0 || n >= (int)sizeof def_out) {
-            plot_err(err, errlen, "%s: home path too long", home);
+            tadd_errf(err, errlen, "%s: home path too long", home);
             return -1;
         }
         out = def_out;

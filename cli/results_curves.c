@@ -6,7 +6,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,24 +13,11 @@
 
 #include <cjson/cJSON.h>
 
+#include "errbuf.h"
 #include "fsutil.h"
 
 #define CURVES_FILE_MAX (64u << 20)
 #define CURVES_PATH_MAX 4096
-
-static void curves_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void curves_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* dir/name into path (CURVES_PATH_MAX bytes); 0, or -1 when too long. */
 static int curves_join(char *path, const char *dir, const char *name,
@@ -39,7 +25,7 @@ static int curves_join(char *path, const char *dir, const char *name,
 {
     int n = snprintf(path, CURVES_PATH_MAX, "%s/%s", dir, name);
     if (n < 0 || n >= CURVES_PATH_MAX) {
-        curves_err(err, errlen, "%s/%s: path too long", dir, name);
+        tadd_errf(err, errlen, "%s/%s: path too long", dir, name);
         return -1;
     }
     return 0;
@@ -99,14 +85,14 @@ int tadd_metrics_csv_parse(const char *text, const char *name,
 {
     const char *nl = strchr(text, '\n');
     if (!nl) {
-        curves_err(err, errlen, "%s: no header line", name);
+        tadd_errf(err, errlen, "%s: no header line", name);
         return -1;
     }
     int c_step = curves_column(text, (size_t)(nl - text), "step");
     int c_val = curves_column(text, (size_t)(nl - text), "val_exact");
     if (c_step < 0 || c_val < 0) {
-        curves_err(err, errlen, "%s: header lacks the %s column", name,
-                   c_step < 0 ? "step" : "val_exact");
+        tadd_errf(err, errlen, "%s: header lacks the %s column", name,
+                  c_step < 0 ? "step" : "val_exact");
         return -1;
     }
     size_t rows = 0;
@@ -115,7 +101,7 @@ int tadd_metrics_csv_parse(const char *text, const char *name,
     out->step = calloc(rows + 1, sizeof *out->step);
     out->val_exact = calloc(rows + 1, sizeof *out->val_exact);
     if (!out->step || !out->val_exact) {
-        curves_err(err, errlen, "%s: out of memory", name);
+        tadd_errf(err, errlen, "%s: out of memory", name);
         return -1;
     }
     out->n = 0;
@@ -129,7 +115,7 @@ int tadd_metrics_csv_parse(const char *text, const char *name,
         double step, val;
         if (curves_field(p, len, c_step, &step) < 0 ||
             curves_field(p, len, c_val, &val) < 0 || !isfinite(step)) {
-            curves_err(err, errlen, "%s:%d: malformed row", name, line_no);
+            tadd_errf(err, errlen, "%s:%d: malformed row", name, line_no);
             return -1;
         }
         out->step[out->n] = step;
@@ -171,8 +157,8 @@ static int curves_read_seed(const char *dir, double threshold,
         cJSON *j = cJSON_Parse(text);
         const cJSON *succ = cJSON_GetObjectItemCaseSensitive(j, "success");
         if (!cJSON_IsBool(succ)) {
-            curves_err(err, errlen, "%s: %s", path, j ? "no boolean "
-                       "\"success\"" : "not valid JSON");
+            tadd_errf(err, errlen, "%s: %s", path, j ? "no boolean "
+                      "\"success\"" : "not valid JSON");
             cJSON_Delete(j);
             goto cleanup;
         }
@@ -227,7 +213,7 @@ static int curves_read_config(const char *dir, double threshold,
     char path[CURVES_PATH_MAX];
 
     if (!d) {
-        curves_err(err, errlen, "%s: opendir: %s", dir, strerror(errno));
+        tadd_errf(err, errlen, "%s: opendir: %s", dir, strerror(errno));
         return -1;
     }
     while ((e = readdir(d))) {
@@ -242,7 +228,7 @@ static int curves_read_config(const char *dir, double threshold,
             int ncap = cap ? 2 * cap : 8;
             void *p = realloc(c->seeds, (size_t)ncap * sizeof *c->seeds);
             if (!p) {
-                curves_err(err, errlen, "%s: out of memory", dir);
+                tadd_errf(err, errlen, "%s: out of memory", dir);
                 goto cleanup;
             }
             c->seeds = p;
@@ -274,15 +260,15 @@ int tadd_sweep_curves_read(const char *home, const char *sweep,
 
     memset(out, 0, sizeof *out);
     if (!tadd_name_is_safe(sweep)) {
-        curves_err(err, errlen, "'%s' is not a sweep name", sweep);
+        tadd_errf(err, errlen, "'%s' is not a sweep name", sweep);
         return -1;
     }
     if (curves_join(dir, home, sweep, err, errlen) < 0)
         return -1;
     d = opendir(dir);
     if (!d) {
-        curves_err(err, errlen, "%s: %s (no such sweep under the home?)",
-                   dir, strerror(errno));
+        tadd_errf(err, errlen, "%s: %s (no such sweep under the home?)",
+                  dir, strerror(errno));
         return -1;
     }
     while ((e = readdir(d))) {
@@ -312,14 +298,14 @@ int tadd_sweep_curves_read(const char *home, const char *sweep,
         if (!c.name || out->n_configs == cap) {
             struct tadd_sweep_curves one = { 1, &c };
             tadd_sweep_curves_free(&one);
-            curves_err(err, errlen, "%s: out of memory", dir);
+            tadd_errf(err, errlen, "%s: out of memory", dir);
             goto cleanup;
         }
         out->configs[out->n_configs++] = c;
     }
     if (out->n_configs == 0) {
-        curves_err(err, errlen, "%s: no config folder with seed_* folders",
-                   dir);
+        tadd_errf(err, errlen, "%s: no config folder with seed_* folders",
+                  dir);
         goto cleanup;
     }
     qsort(out->configs, (size_t)out->n_configs, sizeof *out->configs,

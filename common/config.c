@@ -33,11 +33,12 @@
 #include "config.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "errbuf.h"
 
 enum cfg_kind {
     CFG_INT,
@@ -96,20 +97,6 @@ static const struct cfg_field cfg_fields[] = {
 };
 
 #define CFG_N_FIELDS ((int)(sizeof(cfg_fields) / sizeof(cfg_fields[0])))
-
-static void cfg_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void cfg_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static const struct cfg_field *cfg_field_find(const char *key)
 {
@@ -205,8 +192,8 @@ static int cfg_get_integer(const cJSON *v, double lo, double hi,
     if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) ||
         v->valuedouble != floor(v->valuedouble) || v->valuedouble < lo ||
         v->valuedouble > hi) {
-        cfg_err(err, errlen, "%s: must be an integer in %.0f..%.0f, got %s",
-                path, lo, hi, cfg_describe(v, desc, sizeof(desc)));
+        tadd_errf(err, errlen, "%s: must be an integer in %.0f..%.0f, got %s",
+                  path, lo, hi, cfg_describe(v, desc, sizeof(desc)));
         return -1;
     }
     d = v->valuedouble;
@@ -226,13 +213,13 @@ static int cfg_get_double(const cJSON *v, const struct cfg_field *f,
         tadd_format_double(f->min, lo, sizeof(lo));
         tadd_format_double(f->max, hi, sizeof(hi));
         if (f->min_open && f->min == 0)
-            cfg_err(err, errlen,
-                    "%s: must be a positive number at most %s, got %s",
-                    path, hi, cfg_describe(v, desc, sizeof(desc)));
+            tadd_errf(err, errlen,
+                      "%s: must be a positive number at most %s, got %s",
+                      path, hi, cfg_describe(v, desc, sizeof(desc)));
         else
-            cfg_err(err, errlen, "%s: must be a number in %s%s, %s], got %s",
-                    path, f->min_open ? "(" : "[", lo, hi,
-                    cfg_describe(v, desc, sizeof(desc)));
+            tadd_errf(err, errlen, "%s: must be a number in %s%s, %s], got %s",
+                      path, f->min_open ? "(" : "[", lo, hi,
+                      cfg_describe(v, desc, sizeof(desc)));
         return -1;
     }
     *out = d;
@@ -254,9 +241,9 @@ static int cfg_get_curriculum(struct tadd_train_config *t, const cJSON *v,
                      cJSON_GetArraySize(v));
         else
             cfg_describe(v, desc, sizeof(desc));
-        cfg_err(err, errlen,
-                "%s: must be a list of 1 to %d [min_digits, max_digits, "
-                "steps] phases, got %s", path, TADD_MAX_PHASES, desc);
+        tadd_errf(err, errlen,
+                  "%s: must be a list of 1 to %d [min_digits, max_digits, "
+                  "steps] phases, got %s", path, TADD_MAX_PHASES, desc);
         return -1;
     }
     cJSON_ArrayForEach(ph, v) {
@@ -270,9 +257,9 @@ static int cfg_get_curriculum(struct tadd_train_config *t, const cJSON *v,
                          cJSON_GetArraySize(ph));
             else
                 cfg_describe(ph, desc, sizeof(desc));
-            cfg_err(err, errlen,
-                    "%s: must be [min_digits, max_digits, steps], got %s", p,
-                    desc);
+            tadd_errf(err, errlen,
+                      "%s: must be [min_digits, max_digits, steps], got %s", p,
+                      desc);
             return -1;
         }
         for (int k = 0; k < 3; k++) {
@@ -284,8 +271,8 @@ static int cfg_get_curriculum(struct tadd_train_config *t, const cJSON *v,
                 return -1;
         }
         if (vals[0] > vals[1]) {
-            cfg_err(err, errlen, "%s: min_digits %ld exceeds max_digits %ld",
-                    p, vals[0], vals[1]);
+            tadd_errf(err, errlen, "%s: min_digits %ld exceeds max_digits %ld",
+                      p, vals[0], vals[1]);
             return -1;
         }
         phases[n].min_digits = (int)vals[0];
@@ -326,8 +313,8 @@ static int cfg_field_set(struct tadd_config *cfg, const struct cfg_field *f,
         return 0;
     case CFG_BOOL:
         if (!cJSON_IsBool(v)) {
-            cfg_err(err, errlen, "%s: must be true or false, got %s", path,
-                    cfg_describe(v, desc, sizeof(desc)));
+            tadd_errf(err, errlen, "%s: must be true or false, got %s", path,
+                      cfg_describe(v, desc, sizeof(desc)));
             return -1;
         }
         *(int *)slot = cJSON_IsTrue(v) ? 1 : 0;
@@ -338,9 +325,9 @@ static int cfg_field_set(struct tadd_config *cfg, const struct cfg_field *f,
         else if (cJSON_IsString(v) && strcmp(v->valuestring, "rmsnorm") == 0)
             *(enum tadd_norm *)slot = TADD_NORM_RMSNORM;
         else {
-            cfg_err(err, errlen,
-                    "%s: must be \"layernorm\" or \"rmsnorm\", got %s", path,
-                    cfg_describe(v, desc, sizeof(desc)));
+            tadd_errf(err, errlen,
+                      "%s: must be \"layernorm\" or \"rmsnorm\", got %s", path,
+                      cfg_describe(v, desc, sizeof(desc)));
             return -1;
         }
         return 0;
@@ -351,9 +338,9 @@ static int cfg_field_set(struct tadd_config *cfg, const struct cfg_field *f,
                  strcmp(v->valuestring, "shareA_tieKV") == 0)
             *(enum tadd_qkv_tie *)slot = TADD_QKV_TIE_SHAREA_TIEKV;
         else {
-            cfg_err(err, errlen,
-                    "%s: must be \"none\" or \"shareA_tieKV\", got %s", path,
-                    cfg_describe(v, desc, sizeof(desc)));
+            tadd_errf(err, errlen,
+                      "%s: must be \"none\" or \"shareA_tieKV\", got %s", path,
+                      cfg_describe(v, desc, sizeof(desc)));
             return -1;
         }
         return 0;
@@ -422,7 +409,7 @@ int tadd_config_set_field(struct tadd_config *cfg, const char *key,
     if (!where)
         where = key ? key : "(null)";
     if (!f) {
-        cfg_err(err, errlen, "%s: unknown field", where);
+        tadd_errf(err, errlen, "%s: unknown field", where);
         return -1;
     }
     if (cfg_field_set(&copy, f, value, where, err, errlen) != 0)
@@ -456,9 +443,9 @@ static int cfg_apply_object(struct tadd_config *cfg, const cJSON *obj,
 
     if (!cJSON_IsObject(obj)) {
         char desc[80];
-        cfg_err(err, errlen, "%s: must be an object, got %s",
-                path && *path ? path : "config",
-                cfg_describe(obj, desc, sizeof(desc)));
+        tadd_errf(err, errlen, "%s: must be an object, got %s",
+                  path && *path ? path : "config",
+                  cfg_describe(obj, desc, sizeof(desc)));
         return -1;
     }
     cJSON_ArrayForEach(it, obj) {
@@ -466,17 +453,17 @@ static int cfg_apply_object(struct tadd_config *cfg, const cJSON *obj,
         cfg_join(p, sizeof(p), path, it->string);
         for (const cJSON *prev = obj->child; prev != it; prev = prev->next) {
             if (strcmp(prev->string, it->string) == 0) {
-                cfg_err(err, errlen, "%s: given twice", p);
+                tadd_errf(err, errlen, "%s: given twice", p);
                 return -1;
             }
         }
         if (!f) {
-            cfg_err(err, errlen, "%s: unknown field", p);
+            tadd_errf(err, errlen, "%s: unknown field", p);
             return -1;
         }
         if (model_only && !f->is_model) {
-            cfg_err(err, errlen, "%s: a training field, not a model field",
-                    p);
+            tadd_errf(err, errlen, "%s: a training field, not a model field",
+                      p);
             return -1;
         }
         if (cfg_field_set(&copy, f, it, p, err, errlen) != 0)
@@ -514,23 +501,23 @@ int tadd_model_config_validate(const struct tadd_model_config *m, char *err,
     for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
         if (r[i].v < r[i].lo || r[i].v > r[i].hi) {
             if (i >= 4 && i < 8)
-                cfg_err(err, errlen,
-                        "%s %d: a rank must lie in 0..d_model (%d)",
-                        r[i].name, r[i].v, m->d_model);
+                tadd_errf(err, errlen,
+                          "%s %d: a rank must lie in 0..d_model (%d)",
+                          r[i].name, r[i].v, m->d_model);
             else
-                cfg_err(err, errlen, "%s %d: must lie in %d..%d",
-                        r[i].name, r[i].v, r[i].lo, r[i].hi);
+                tadd_errf(err, errlen, "%s %d: must lie in %d..%d",
+                          r[i].name, r[i].v, r[i].lo, r[i].hi);
             return -1;
         }
     }
     if (m->d_model % m->n_head != 0) {
-        cfg_err(err, errlen, "d_model %d is not divisible by n_head %d",
-                m->d_model, m->n_head);
+        tadd_errf(err, errlen, "d_model %d is not divisible by n_head %d",
+                  m->d_model, m->n_head);
         return -1;
     }
     if (m->qkv_tie == TADD_QKV_TIE_SHAREA_TIEKV && m->qkv_rank == 0) {
-        cfg_err(err, errlen,
-                "qkv_tie \"shareA_tieKV\" needs qkv_rank > 0, got 0");
+        tadd_errf(err, errlen,
+                  "qkv_tie \"shareA_tieKV\" needs qkv_rank > 0, got 0");
         return -1;
     }
     return 0;
@@ -559,19 +546,19 @@ int tadd_config_validate(const struct tadd_config *cfg, char *err,
             (f->min_open && v <= f->min)) {
             char vs[40];
             tadd_format_double(v, vs, sizeof(vs));
-            cfg_err(err, errlen, "%s %s: out of range", f->name, vs);
+            tadd_errf(err, errlen, "%s %s: out of range", f->name, vs);
             return -1;
         }
     }
     if (t->warmup_steps >= t->train_steps) {
-        cfg_err(err, errlen,
-                "warmup_steps %ld must be below train_steps %ld",
-                t->warmup_steps, t->train_steps);
+        tadd_errf(err, errlen,
+                  "warmup_steps %ld must be below train_steps %ld",
+                  t->warmup_steps, t->train_steps);
         return -1;
     }
     if (t->n_phases < 1 || t->n_phases > TADD_MAX_PHASES) {
-        cfg_err(err, errlen, "curriculum: %d phases, must be 1..%d",
-                t->n_phases, TADD_MAX_PHASES);
+        tadd_errf(err, errlen, "curriculum: %d phases, must be 1..%d",
+                  t->n_phases, TADD_MAX_PHASES);
         return -1;
     }
     for (int i = 0; i < t->n_phases; i++) {
@@ -579,10 +566,10 @@ int tadd_config_validate(const struct tadd_config *cfg, char *err,
         if (p->min_digits < 1 || p->max_digits > 10 ||
             p->min_digits > p->max_digits || p->steps < 1 ||
             p->steps > (long)CFG_MAX_STEPS) {
-            cfg_err(err, errlen,
-                    "curriculum[%d]: [%d, %d, %ld] needs 1 <= min_digits <= "
-                    "max_digits <= 10 and steps in 1..10^9", i,
-                    p->min_digits, p->max_digits, p->steps);
+            tadd_errf(err, errlen,
+                      "curriculum[%d]: [%d, %d, %ld] needs 1 <= min_digits <= "
+                      "max_digits <= 10 and steps in 1..10^9", i,
+                      p->min_digits, p->max_digits, p->steps);
             return -1;
         }
     }
@@ -600,8 +587,8 @@ int tadd_model_config_from_json(struct tadd_model_config *m,
     if (cfg_apply_object(&cfg, obj, path, 1, err, errlen) != 0)
         return -1;
     if (tadd_model_config_validate(&cfg.model, verr, sizeof(verr)) != 0) {
-        cfg_err(err, errlen, "%s: %s", path && *path ? path : "model config",
-                verr);
+        tadd_errf(err, errlen, "%s: %s", path && *path ? path : "model config",
+                  verr);
         return -1;
     }
     *m = cfg.model;
@@ -618,8 +605,8 @@ int tadd_config_from_json(struct tadd_config *cfg, const cJSON *obj,
     if (cfg_apply_object(&c, obj, path, 0, err, errlen) != 0)
         return -1;
     if (tadd_config_validate(&c, verr, sizeof(verr)) != 0) {
-        cfg_err(err, errlen, "%s: %s", path && *path ? path : "config",
-                verr);
+        tadd_errf(err, errlen, "%s: %s", path && *path ? path : "config",
+                  verr);
         return -1;
     }
     *cfg = c;

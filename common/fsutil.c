@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,21 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errbuf.h"
+
 #define FS_NAME_MAX 200
-
-static void fs_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void fs_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* The folder holding path, in a new string ("." for a bare name); NULL on
  * OOM. */
@@ -83,7 +70,7 @@ int tadd_write_file_atomic(const char *path, const void *buf, size_t len,
     int saved;
 
     if (!path || !*path || (len > 0 && !buf)) {
-        fs_err(err, errlen, "write: no path or no data");
+        tadd_errf(err, errlen, "write: no path or no data");
         return -1;
     }
     dir = fs_parent(path);
@@ -92,7 +79,7 @@ int tadd_write_file_atomic(const char *path, const void *buf, size_t len,
     tmp_len = strlen(path) + 64;
     tmp = malloc(tmp_len);
     if (!dir || !tmp) {
-        fs_err(err, errlen, "%s: out of memory", path);
+        tadd_errf(err, errlen, "%s: out of memory", path);
         goto cleanup;
     }
     snprintf(tmp, tmp_len, "%s.tmp.%ld.%lu", path, (long)getpid(),
@@ -100,31 +87,31 @@ int tadd_write_file_atomic(const char *path, const void *buf, size_t len,
 
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
-        fs_err(err, errlen, "%s: open: %s", tmp, strerror(errno));
+        tadd_errf(err, errlen, "%s: open: %s", tmp, strerror(errno));
         goto cleanup;
     }
     /* The umask can only narrow 0600, but an explicit chmod makes the mode
      * exact whatever the umask. */
     if (fchmod(fd, 0600) != 0) {
-        fs_err(err, errlen, "%s: fchmod: %s", tmp, strerror(errno));
+        tadd_errf(err, errlen, "%s: fchmod: %s", tmp, strerror(errno));
         goto cleanup;
     }
     if (fs_write_all(fd, buf, len) != 0) {
-        fs_err(err, errlen, "%s: write: %s", tmp, strerror(errno));
+        tadd_errf(err, errlen, "%s: write: %s", tmp, strerror(errno));
         goto cleanup;
     }
     if (fsync(fd) != 0) {
-        fs_err(err, errlen, "%s: fsync: %s", tmp, strerror(errno));
+        tadd_errf(err, errlen, "%s: fsync: %s", tmp, strerror(errno));
         goto cleanup;
     }
     if (close(fd) != 0) {
         fd = -1;
-        fs_err(err, errlen, "%s: close: %s", tmp, strerror(errno));
+        tadd_errf(err, errlen, "%s: close: %s", tmp, strerror(errno));
         goto cleanup;
     }
     fd = -1;
     if (rename(tmp, path) != 0) {
-        fs_err(err, errlen, "%s: rename: %s", path, strerror(errno));
+        tadd_errf(err, errlen, "%s: rename: %s", path, strerror(errno));
         goto cleanup;
     }
     /* From here the new content is in place; only its durability is at
@@ -133,7 +120,7 @@ int tadd_write_file_atomic(const char *path, const void *buf, size_t len,
     tmp = NULL;
     saved = tadd_fsync_dir(dir);
     if (saved != 0) {
-        fs_err(err, errlen, "%s: fsync: %s", dir, strerror(-saved));
+        tadd_errf(err, errlen, "%s: fsync: %s", dir, strerror(-saved));
         goto cleanup;
     }
     rc = 0;
@@ -165,7 +152,7 @@ int tadd_read_file(const char *path, size_t max_len, char **out,
         *out_len = 0;
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        fs_err(err, errlen, "%s: open: %s", path, strerror(errno));
+        tadd_errf(err, errlen, "%s: open: %s", path, strerror(errno));
         return -1;
     }
     /* Read until end of file rather than trusting st_size, so pipes and
@@ -179,13 +166,13 @@ int tadd_read_file(const char *path, size_t max_len, char **out,
             if (ncap > max_len || ncap > SIZE_MAX / 2)
                 ncap = max_len < SIZE_MAX / 2 ? max_len + 1 : SIZE_MAX / 2;
             if (ncap <= cap) {
-                fs_err(err, errlen, "%s: larger than %zu bytes", path,
-                       max_len);
+                tadd_errf(err, errlen, "%s: larger than %zu bytes", path,
+                          max_len);
                 goto cleanup;
             }
             nbuf = realloc(buf, ncap + 1);
             if (!nbuf) {
-                fs_err(err, errlen, "%s: out of memory", path);
+                tadd_errf(err, errlen, "%s: out of memory", path);
                 goto cleanup;
             }
             buf = nbuf;
@@ -195,21 +182,21 @@ int tadd_read_file(const char *path, size_t max_len, char **out,
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            fs_err(err, errlen, "%s: read: %s", path, strerror(errno));
+            tadd_errf(err, errlen, "%s: read: %s", path, strerror(errno));
             goto cleanup;
         }
         if (n == 0)
             break;
         len += (size_t)n;
         if (len > max_len) {
-            fs_err(err, errlen, "%s: larger than %zu bytes", path, max_len);
+            tadd_errf(err, errlen, "%s: larger than %zu bytes", path, max_len);
             goto cleanup;
         }
     }
     if (!buf) {
         buf = malloc(1);
         if (!buf) {
-            fs_err(err, errlen, "%s: out of memory", path);
+            tadd_errf(err, errlen, "%s: out of memory", path);
             goto cleanup;
         }
     }
@@ -236,15 +223,15 @@ static int fs_mkdir_one(const char *path, mode_t mode, char *err,
     if (mkdir(path, mode) == 0)
         return 0;
     if (errno != EEXIST) {
-        fs_err(err, errlen, "%s: mkdir: %s", path, strerror(errno));
+        tadd_errf(err, errlen, "%s: mkdir: %s", path, strerror(errno));
         return -1;
     }
     if (stat(path, &st) != 0) {
-        fs_err(err, errlen, "%s: stat: %s", path, strerror(errno));
+        tadd_errf(err, errlen, "%s: stat: %s", path, strerror(errno));
         return -1;
     }
     if (!S_ISDIR(st.st_mode)) {
-        fs_err(err, errlen, "%s: exists and is not a folder", path);
+        tadd_errf(err, errlen, "%s: exists and is not a folder", path);
         return -1;
     }
     return 0;
@@ -257,12 +244,12 @@ int tadd_mkdir_p(const char *path, mode_t mode, char *err, size_t errlen)
     int rc = -1;
 
     if (!path || !*path) {
-        fs_err(err, errlen, "mkdir: empty path");
+        tadd_errf(err, errlen, "mkdir: empty path");
         return -1;
     }
     copy = strdup(path);
     if (!copy) {
-        fs_err(err, errlen, "%s: out of memory", path);
+        tadd_errf(err, errlen, "%s: out of memory", path);
         return -1;
     }
     /* Each prefix ending before a '/' is a parent; the leading '/' of an

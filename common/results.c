@@ -5,26 +5,12 @@
 #include "results.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "errbuf.h"
 #include "stats.h"
-
-static void results_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void results_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static const char *const outcome_names[] = {
     [TADD_TRIAL_WAITING] = "waiting",
@@ -81,10 +67,10 @@ static int results_aggregate(struct tadd_config_result *r,
         if (strcmp(t->config, name) != 0)
             continue;
         if (t->params > 0 && r->params > 0 && t->params != r->params) {
-            results_err(err, errlen,
-                        "config '%s': seed %ld has %ld params where an "
-                        "earlier seed has %ld", name, t->seed, t->params,
-                        r->params);
+            tadd_errf(err, errlen,
+                      "config '%s': seed %ld has %ld params where an "
+                      "earlier seed has %ld", name, t->seed, t->params,
+                      r->params);
             return -1;
         }
         if (t->params > 0)
@@ -194,13 +180,13 @@ static int results_check_rows(const struct tadd_trial_row *rows, int n,
 {
     for (int i = 0; i < n; i++) {
         if (!rows[i].config) {
-            results_err(err, errlen, "%s row %d has no config name", what,
-                        i);
+            tadd_errf(err, errlen, "%s row %d has no config name", what,
+                      i);
             return -1;
         }
         if ((unsigned)rows[i].outcome > TADD_TRIAL_LOST) {
-            results_err(err, errlen, "%s row %d (config '%s'): bad outcome "
-                        "%d", what, i, rows[i].config, rows[i].outcome);
+            tadd_errf(err, errlen, "%s row %d (config '%s'): bad outcome "
+                      "%d", what, i, rows[i].config, rows[i].outcome);
             return -1;
         }
     }
@@ -240,12 +226,12 @@ int tadd_results_compute(const struct tadd_trial_row *rows, int n_rows,
 
     memset(out, 0, sizeof *out);
     if (!opt->sweep) {
-        results_err(err, errlen, "results need the sweep's name");
+        tadd_errf(err, errlen, "results need the sweep's name");
         return -1;
     }
     if (n_rows < 0 || (n_rows > 0 && !rows) || n_base < 0 ||
         (n_base > 0 && !opt->baseline_rows)) {
-        results_err(err, errlen, "sweep '%s': bad row counts", opt->sweep);
+        tadd_errf(err, errlen, "sweep '%s': bad row counts", opt->sweep);
         return -1;
     }
     if (results_check_rows(rows, n_rows, "trial", err, errlen) < 0 ||
@@ -260,7 +246,7 @@ int tadd_results_compute(const struct tadd_trial_row *rows, int n_rows,
     out->configs = calloc((size_t)n_rows + 1, sizeof *out->configs);
     if (!firsts || !scratch || !out->configs ||
         results_set_names(out, opt) < 0) {
-        results_err(err, errlen, "out of memory");
+        tadd_errf(err, errlen, "out of memory");
         goto cleanup;
     }
 
@@ -271,7 +257,7 @@ int tadd_results_compute(const struct tadd_trial_row *rows, int n_rows,
         base->config = strdup(opt->baseline_config);
         base->sweep = strdup(opt->baseline_sweep);
         if (!base->config || !base->sweep) {
-            results_err(err, errlen, "out of memory");
+            tadd_errf(err, errlen, "out of memory");
             goto cleanup;
         }
         if (results_aggregate(base, opt->baseline_rows, n_base,
@@ -279,9 +265,9 @@ int tadd_results_compute(const struct tadd_trial_row *rows, int n_rows,
                               errlen) < 0)
             goto cleanup;
         if (base->n + base->n_lost == 0) {
-            results_err(err, errlen, "baseline sweep '%s' has no trials of "
-                        "config '%s'", opt->baseline_sweep,
-                        opt->baseline_config);
+            tadd_errf(err, errlen, "baseline sweep '%s' has no trials of "
+                      "config '%s'", opt->baseline_sweep,
+                      opt->baseline_config);
             goto cleanup;
         }
     }
@@ -289,7 +275,7 @@ int tadd_results_compute(const struct tadd_trial_row *rows, int n_rows,
         struct tadd_config_result *c = &out->configs[out->n_configs++];
         c->config = strdup(rows[firsts[i]].config);
         if (!c->config) {
-            results_err(err, errlen, "out of memory");
+            tadd_errf(err, errlen, "out of memory");
             goto cleanup;
         }
         if (results_aggregate(c, rows, n_rows, c->config, scratch, err,
@@ -300,8 +286,8 @@ int tadd_results_compute(const struct tadd_trial_row *rows, int n_rows,
             base = c;
     }
     if (opt->baseline_config && !base) {
-        results_err(err, errlen, "sweep '%s': baseline config '%s' has no "
-                    "trials", opt->sweep, opt->baseline_config);
+        tadd_errf(err, errlen, "sweep '%s': baseline config '%s' has no "
+                  "trials", opt->sweep, opt->baseline_config);
         goto cleanup;
     }
 

@@ -14,13 +14,13 @@
 #include "safetensors.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
+#include "errbuf.h"
 #include "fsutil.h"
 
 /* Checkpoints here are kilobytes; the cap only guards against reading a
@@ -30,20 +30,6 @@
 
 /* 2^53: the largest integer range a JSON number holds exactly. */
 #define ST_MAX_INT 9007199254740992.0
-
-static void st_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void st_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static uint64_t st_load_le64(const unsigned char *p)
 {
@@ -214,7 +200,7 @@ static int st_parse_meta(const cJSON *meta, const char *name,
     const cJSON *it;
 
     if (!cJSON_IsObject(meta)) {
-        st_err(err, errlen, "%s: %s is not an object", name, ST_META_KEY);
+        tadd_errf(err, errlen, "%s: %s is not an object", name, ST_META_KEY);
         return -1;
     }
     cJSON_ArrayForEach(it, meta)
@@ -222,13 +208,13 @@ static int st_parse_meta(const cJSON *meta, const char *name,
     f->meta_keys = calloc((size_t)n + 1, sizeof(char *));
     f->meta_values = calloc((size_t)n + 1, sizeof(char *));
     if (!f->meta_keys || !f->meta_values) {
-        st_err(err, errlen, "%s: out of memory", name);
+        tadd_errf(err, errlen, "%s: out of memory", name);
         return -1;
     }
     cJSON_ArrayForEach(it, meta) {
         if (!cJSON_IsString(it)) {
-            st_err(err, errlen, "%s: %s.%s is not a string", name,
-                   ST_META_KEY, it->string);
+            tadd_errf(err, errlen, "%s: %s.%s is not a string", name,
+                      ST_META_KEY, it->string);
             return -1;
         }
         f->meta_keys[f->n_meta] = strdup(it->string);
@@ -236,19 +222,19 @@ static int st_parse_meta(const cJSON *meta, const char *name,
         if (!f->meta_keys[f->n_meta] || !f->meta_values[f->n_meta]) {
             free(f->meta_keys[f->n_meta]);
             free(f->meta_values[f->n_meta]);
-            st_err(err, errlen, "%s: out of memory", name);
+            tadd_errf(err, errlen, "%s: out of memory", name);
             return -1;
         }
         f->n_meta++;
     }
     dup = st_first_repeat(f->meta_keys, f->n_meta);
     if (dup == -2) {
-        st_err(err, errlen, "%s: out of memory", name);
+        tadd_errf(err, errlen, "%s: out of memory", name);
         return -1;
     }
     if (dup >= 0) {
-        st_err(err, errlen, "%s: %s.%s given twice", name, ST_META_KEY,
-               f->meta_keys[dup]);
+        tadd_errf(err, errlen, "%s: %s.%s given twice", name, ST_META_KEY,
+                  f->meta_keys[dup]);
         return -1;
     }
     return 0;
@@ -269,7 +255,7 @@ static int st_parse_entry(const cJSON *entry, const char *name,
     int ndim = 0;
 
     if (!cJSON_IsObject(entry)) {
-        st_err(err, errlen, "%s: tensor \"%s\" is not an object", name, tn);
+        tadd_errf(err, errlen, "%s: tensor \"%s\" is not an object", name, tn);
         return -1;
     }
     cJSON_ArrayForEach(it, entry) {
@@ -281,58 +267,58 @@ static int st_parse_entry(const cJSON *entry, const char *name,
         else if (strcmp(it->string, "data_offsets") == 0)
             slot = &offs;
         if (!slot) {
-            st_err(err, errlen, "%s: tensor \"%s\": unknown key \"%s\"",
-                   name, tn, it->string);
+            tadd_errf(err, errlen, "%s: tensor \"%s\": unknown key \"%s\"",
+                      name, tn, it->string);
             return -1;
         }
         if (*slot) {
-            st_err(err, errlen, "%s: tensor \"%s\": \"%s\" given twice",
-                   name, tn, it->string);
+            tadd_errf(err, errlen, "%s: tensor \"%s\": \"%s\" given twice",
+                      name, tn, it->string);
             return -1;
         }
         *slot = it;
     }
     if (!dtype || !shape || !offs) {
-        st_err(err, errlen, "%s: tensor \"%s\": missing \"%s\"", name, tn,
-               !dtype ? "dtype" : !shape ? "shape" : "data_offsets");
+        tadd_errf(err, errlen, "%s: tensor \"%s\": missing \"%s\"", name, tn,
+                  !dtype ? "dtype" : !shape ? "shape" : "data_offsets");
         return -1;
     }
     if (!cJSON_IsString(dtype)) {
-        st_err(err, errlen, "%s: tensor \"%s\": dtype is not a string",
-               name, tn);
+        tadd_errf(err, errlen, "%s: tensor \"%s\": dtype is not a string",
+                  name, tn);
         return -1;
     }
     if (strcmp(dtype->valuestring, "F32") != 0) {
-        st_err(err, errlen,
-               "%s: tensor \"%s\": dtype %.32s not supported (only F32)",
-               name, tn, dtype->valuestring);
+        tadd_errf(err, errlen,
+                  "%s: tensor \"%s\": dtype %.32s not supported (only F32)",
+                  name, tn, dtype->valuestring);
         return -1;
     }
     if (!cJSON_IsArray(shape)) {
-        st_err(err, errlen, "%s: tensor \"%s\": shape is not an array",
-               name, tn);
+        tadd_errf(err, errlen, "%s: tensor \"%s\": shape is not an array",
+                  name, tn);
         return -1;
     }
     cJSON_ArrayForEach(it, shape) {
         int64_t dim;
         if (ndim == TADD_ST_MAX_DIMS) {
-            st_err(err, errlen,
-                   "%s: tensor \"%s\": more than %d dimensions", name, tn,
-                   TADD_ST_MAX_DIMS);
+            tadd_errf(err, errlen,
+                      "%s: tensor \"%s\": more than %d dimensions", name, tn,
+                      TADD_ST_MAX_DIMS);
             return -1;
         }
         if (st_json_index(it, &dim) != 0) {
-            st_err(err, errlen,
-                   "%s: tensor \"%s\": shape[%d] is not a non-negative "
-                   "integer", name, tn, ndim);
+            tadd_errf(err, errlen,
+                      "%s: tensor \"%s\": shape[%d] is not a non-negative "
+                      "integer", name, tn, ndim);
             return -1;
         }
         /* Every product stays below data_len / 4, so it cannot overflow
          * before the check that refuses it. */
         if (dim > 0 && numel > data_len / 4 / dim) {
-            st_err(err, errlen,
-                   "%s: tensor \"%s\": shape needs more bytes than the "
-                   "file's %lld of data", name, tn, (long long)data_len);
+            tadd_errf(err, errlen,
+                      "%s: tensor \"%s\": shape needs more bytes than the "
+                      "file's %lld of data", name, tn, (long long)data_len);
             return -1;
         }
         numel *= dim;
@@ -343,23 +329,23 @@ static int st_parse_entry(const cJSON *entry, const char *name,
     if (!cJSON_IsArray(offs) || cJSON_GetArraySize(offs) != 2 ||
         st_json_index(cJSON_GetArrayItem(offs, 0), &r->begin) != 0 ||
         st_json_index(cJSON_GetArrayItem(offs, 1), &r->end) != 0) {
-        st_err(err, errlen,
-               "%s: tensor \"%s\": data_offsets is not two non-negative "
-               "integers", name, tn);
+        tadd_errf(err, errlen,
+                  "%s: tensor \"%s\": data_offsets is not two non-negative "
+                  "integers", name, tn);
         return -1;
     }
     if (r->begin > r->end || r->end > data_len) {
-        st_err(err, errlen,
-               "%s: tensor \"%s\": data_offsets [%lld, %lld] outside the "
-               "%lld bytes of data", name, tn, (long long)r->begin,
-               (long long)r->end, (long long)data_len);
+        tadd_errf(err, errlen,
+                  "%s: tensor \"%s\": data_offsets [%lld, %lld] outside the "
+                  "%lld bytes of data", name, tn, (long long)r->begin,
+                  (long long)r->end, (long long)data_len);
         return -1;
     }
     if (r->end - r->begin != numel * 4) {
-        st_err(err, errlen,
-               "%s: tensor \"%s\": shape holds %lld floats (%lld bytes) but "
-               "data_offsets span %lld bytes", name, tn, (long long)numel,
-               (long long)numel * 4, (long long)(r->end - r->begin));
+        tadd_errf(err, errlen,
+                  "%s: tensor \"%s\": shape holds %lld floats (%lld bytes) but "
+                  "data_offsets span %lld bytes", name, tn, (long long)numel,
+                  (long long)numel * 4, (long long)(r->end - r->begin));
         return -1;
     }
     return 0;
@@ -378,7 +364,7 @@ static int st_parse_header(const cJSON *root, const unsigned char *base,
     int rc = -1;
 
     if (!cJSON_IsObject(root)) {
-        st_err(err, errlen, "%s: header is not a JSON object", name);
+        tadd_errf(err, errlen, "%s: header is not a JSON object", name);
         return -1;
     }
     cJSON_ArrayForEach(it, root)
@@ -386,7 +372,7 @@ static int st_parse_header(const cJSON *root, const unsigned char *base,
     f->tensors = calloc((size_t)n + 1, sizeof(*f->tensors));
     ranges = calloc((size_t)n + 1, sizeof(*ranges));
     if (!f->tensors || !ranges) {
-        st_err(err, errlen, "%s: out of memory", name);
+        tadd_errf(err, errlen, "%s: out of memory", name);
         goto cleanup;
     }
     cJSON_ArrayForEach(it, root) {
@@ -394,21 +380,21 @@ static int st_parse_header(const cJSON *root, const unsigned char *base,
         struct st_range *r = &ranges[f->n_tensors];
         if (strcmp(it->string, ST_META_KEY) == 0) {
             if (meta) {
-                st_err(err, errlen, "%s: %s given twice", name, ST_META_KEY);
+                tadd_errf(err, errlen, "%s: %s given twice", name, ST_META_KEY);
                 goto cleanup;
             }
             meta = it;
             continue;
         }
         if (it->string[0] == '\0') {
-            st_err(err, errlen, "%s: a tensor has an empty name", name);
+            tadd_errf(err, errlen, "%s: a tensor has an empty name", name);
             goto cleanup;
         }
         if (st_parse_entry(it, name, data_len, t, r, err, errlen) != 0)
             goto cleanup;
         t->name = strdup(it->string);
         if (!t->name) {
-            st_err(err, errlen, "%s: out of memory", name);
+            tadd_errf(err, errlen, "%s: out of memory", name);
             goto cleanup;
         }
         r->index = f->n_tensors;
@@ -416,19 +402,19 @@ static int st_parse_header(const cJSON *root, const unsigned char *base,
     }
     names = malloc(((size_t)f->n_tensors + 1) * sizeof(*names));
     if (!names) {
-        st_err(err, errlen, "%s: out of memory", name);
+        tadd_errf(err, errlen, "%s: out of memory", name);
         goto cleanup;
     }
     for (int i = 0; i < f->n_tensors; i++)
         names[i] = f->tensors[i].name;
     dup = st_first_repeat(names, f->n_tensors);
     if (dup == -2) {
-        st_err(err, errlen, "%s: out of memory", name);
+        tadd_errf(err, errlen, "%s: out of memory", name);
         goto cleanup;
     }
     if (dup >= 0) {
-        st_err(err, errlen, "%s: tensor \"%s\" given twice", name,
-               f->tensors[dup].name);
+        tadd_errf(err, errlen, "%s: tensor \"%s\" given twice", name,
+                  f->tensors[dup].name);
         goto cleanup;
     }
     qsort(ranges, (size_t)f->n_tensors, sizeof(*ranges), st_range_cmp);
@@ -441,12 +427,12 @@ static int st_parse_header(const cJSON *root, const unsigned char *base,
             continue;
         if (far >= 0 && b->begin < ranges[far].end) {
             const struct st_range *a = &ranges[far];
-            st_err(err, errlen,
-                   "%s: tensors \"%s\" and \"%s\" overlap ([%lld, %lld] and "
-                   "[%lld, %lld])", name, f->tensors[a->index].name,
-                   f->tensors[b->index].name, (long long)a->begin,
-                   (long long)a->end, (long long)b->begin,
-                   (long long)b->end);
+            tadd_errf(err, errlen,
+                      "%s: tensors \"%s\" and \"%s\" overlap ([%lld, %lld] and "
+                      "[%lld, %lld])", name, f->tensors[a->index].name,
+                      f->tensors[b->index].name, (long long)a->begin,
+                      (long long)a->end, (long long)b->begin,
+                      (long long)b->end);
             goto cleanup;
         }
         if (far < 0 || b->end > ranges[far].end)
@@ -462,7 +448,7 @@ static int st_parse_header(const cJSON *root, const unsigned char *base,
          * a valid data pointer. */
         t->data = calloc((size_t)(t->numel ? t->numel : 1), sizeof(float));
         if (!t->data) {
-            st_err(err, errlen, "%s: out of memory", name);
+            tadd_errf(err, errlen, "%s: out of memory", name);
             goto cleanup;
         }
         st_load_f32(t->data, base + ranges[i].begin, t->numel);
@@ -492,44 +478,44 @@ int tadd_st_parse(const void *buf, size_t len, const char *name,
     if (!name)
         name = "safetensors";
     if (len < 8) {
-        st_err(err, errlen,
-               "%s: truncated: %zu bytes, not even the 8-byte header length",
-               name, len);
+        tadd_errf(err, errlen,
+                  "%s: truncated: %zu bytes, not even the 8-byte header length",
+                  name, len);
         return -1;
     }
     hlen = st_load_le64(p);
     if (hlen > len - 8) {
-        st_err(err, errlen,
-               "%s: header length %llu runs past the end of the file "
-               "(%zu bytes)", name, (unsigned long long)hlen, len);
+        tadd_errf(err, errlen,
+                  "%s: header length %llu runs past the end of the file "
+                  "(%zu bytes)", name, (unsigned long long)hlen, len);
         return -1;
     }
     if (hlen < 2) {
-        st_err(err, errlen, "%s: header of %llu bytes cannot be a JSON "
-               "object", name, (unsigned long long)hlen);
+        tadd_errf(err, errlen, "%s: header of %llu bytes cannot be a JSON "
+                  "object", name, (unsigned long long)hlen);
         return -1;
     }
     if (memchr(p + 8, '\0', (size_t)hlen)) {
-        st_err(err, errlen, "%s: header holds a NUL byte", name);
+        tadd_errf(err, errlen, "%s: header holds a NUL byte", name);
         return -1;
     }
     if (st_has_nul_escape((const char *)p + 8, (size_t)hlen)) {
-        st_err(err, errlen, "%s: header holds the escape \\u0000", name);
+        tadd_errf(err, errlen, "%s: header holds the escape \\u0000", name);
         return -1;
     }
     root = cJSON_ParseWithLengthOpts((const char *)p + 8, (size_t)hlen, &end,
                                      0);
     if (!root) {
-        st_err(err, errlen, "%s: header is not valid JSON (near byte %lld)",
-               name, end ? (long long)(end - (const char *)p) : -1LL);
+        tadd_errf(err, errlen, "%s: header is not valid JSON (near byte %lld)",
+                  name, end ? (long long)(end - (const char *)p) : -1LL);
         goto cleanup;
     }
     /* Writers pad the header with spaces; anything else after the object
      * is a malformed header. */
     for (; end < (const char *)p + 8 + hlen; end++) {
         if (*end != ' ' && *end != '\t' && *end != '\n' && *end != '\r') {
-            st_err(err, errlen, "%s: header has bytes after its JSON object",
-                   name);
+            tadd_errf(err, errlen, "%s: header has bytes after its JSON object",
+                      name);
             goto cleanup;
         }
     }
@@ -767,12 +753,12 @@ int tadd_st_writer_save(struct tadd_st_writer *w, const char *path,
     int rc = -1;
 
     if (!w || !path) {
-        st_err(err, errlen, "safetensors: no writer or no path");
+        tadd_errf(err, errlen, "safetensors: no writer or no path");
         return -1;
     }
     header = st_header_json(w);
     if (!header) {
-        st_err(err, errlen, "%s: out of memory building the header", path);
+        tadd_errf(err, errlen, "%s: out of memory building the header", path);
         goto cleanup;
     }
     for (int i = 0; i < w->n_tensors; i++)
@@ -783,7 +769,7 @@ int tadd_st_writer_save(struct tadd_st_writer *w, const char *path,
     total = 8 + padded + (size_t)data_len;
     buf = malloc(total);
     if (!buf) {
-        st_err(err, errlen, "%s: out of memory (%zu bytes)", path, total);
+        tadd_errf(err, errlen, "%s: out of memory (%zu bytes)", path, total);
         goto cleanup;
     }
     st_store_le64(buf, (uint64_t)padded);
