@@ -9,8 +9,10 @@ meson test -C "$build" --print-errorlogs --num-processes 2 "$@"
 status=$?
 log="$build/meson-logs/testlog.json"
 if [ -f "$log" ]; then
-    passed=$(grep -c '"result": "OK"' "$log" || true)
-    failed=$(grep -c -E '"result": "(FAIL|TIMEOUT|ERROR)"' "$log" || true)
+    # An expected failure is a pass; an unexpected pass is a failure.
+    passed=$(grep -c -E '"result": "(OK|EXPECTEDFAIL)"' "$log" || true)
+    failed=$(grep -c -E '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' \
+        "$log" || true)
     skipped=$(grep -c '"result": "SKIP"' "$log" || true)
     echo "tests: $passed passed, $failed failed, $skipped skipped"
 fi
