@@ -7,7 +7,6 @@
  * wall-clock fields.
  *
  *   test_faults [--mode MODE] [--kills N] [--steps S] [--seed X]
- *               [--strict-db 0|1]
  *
  * MODE: daemon, worker, both (the kills above); disk-full (the home on a
  * small tmpfs that fills up; needs root, else exit 77); db-locked[=SEC]
@@ -17,11 +16,6 @@
  * Defaults (the suite's version): both, 20 kills each, 2000 steps, a seed
  * from the clock, printed so a failure can be replayed. scripts/faults.sh
  * runs it longer.
- *
- * The database's metrics table is compared only with --strict-db 1: it
- * loses evaluations when the daemon is killed (lost-metrics below, a
- * should_fail test until that is fixed). The metrics.csv files, the
- * checkpoints, the summaries and the trials' results are always compared.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -46,8 +40,7 @@ static struct th t;
 static long steps = 2000;
 static int kills = 20;
 static unsigned seed;
-/* Compare the database's metrics rows too (see lost_metrics). */
-static int strict_db;
+
 static char sweep_path[PATH_MAX + 64];
 
 static const char *const dirs[] = {
@@ -115,10 +108,14 @@ static void submit(void)
     free(out);
 }
 
+/* Seconds a wait for the sweep may take. */
+static const char *wait_timeout = "300";
+
 static int wait_sweep(void)
 {
     char *out = NULL;
-    int rc = th_ctl(&t, &out, "wait", "faults", "--timeout", "300", NULL);
+    int rc = th_ctl(&t, &out, "wait", "faults", "--timeout", wait_timeout,
+                    NULL);
 
     if (rc != 0)
         fprintf(stderr, "wait: %s\n", out);
@@ -222,12 +219,11 @@ static int csv_rows(const char *dir)
 }
 
 /*
- * The daemon's metrics table loses evaluations when the daemon dies with
- * eval events unread: the worker goes on, saves a state past them, and
- * the next daemon resumes from that state, so they are never sent again.
- * Made certain here by freezing the daemon (SIGSTOP) while the worker
- * runs 300 steps, then killing it. Every row of each metrics.csv should
- * be in the table; the rows written while the daemon was frozen are not.
+ * Evaluations the daemon never read: it is frozen (SIGSTOP) while the
+ * worker runs 300 steps and saves a state past them, then killed. The
+ * next daemon resumes from that state, so the worker does not send those
+ * evaluations again; they must still reach the metrics table (from the
+ * worker's progress file). Every row of each metrics.csv is in the table.
  */
 static void run_lost_metrics(void)
 {
@@ -401,7 +397,16 @@ static int run_disk_full(void)
         CHECK_INT_EQ(rc, 0);
         free(out);
     }
-    CHECK_INT_EQ(wait_sweep(), 0);
+    if (wait_sweep() != 0) {
+        CHECK_FAIL_("disk-full: the sweep did not finish within %s s of "
+                    "space coming back", wait_timeout);
+        /* Whether a restart recovers it (the way out until this is
+         * fixed): a new daemon resumes the packs left running. */
+        CHECK_INT_EQ(th_daemon_stop(&t), 0);
+        start_daemon();
+        CHECK_INT_EQ(wait_sweep(), 0);
+        printf("disk-full: finished after a restart of the daemon\n");
+    }
     CHECK_INT_EQ(th_daemon_stop(&t), 0);
     check_db_intact("after the sweep");
     return 0;
@@ -514,9 +519,8 @@ static void check_against(const char *ref, const char *what)
                            -1), 4);
     CHECK_INT_EQ(th_db_int(&t, "SELECT COUNT(*) FROM events WHERE kind = "
                                "'pack' AND state = 'done'", -1), 2);
-    if (strict_db)
-        CHECK_INT_EQ(th_db_int(&t, "SELECT COUNT(*) FROM metrics", -1),
-                     4 * n_evals());
+    CHECK_INT_EQ(th_db_int(&t, "SELECT COUNT(*) FROM metrics", -1),
+                 4 * n_evals());
 
     run_trials = th_db_text(&t, trial_sql);
     run_metrics = th_db_text(&t, metrics_sql);
@@ -527,7 +531,7 @@ static void check_against(const char *ref, const char *what)
     if (strcmp(run_trials, ref_trials) != 0)
         CHECK_FAIL_("%s: trial results differ:\n%s\nreference:\n%s", what,
                     run_trials, ref_trials);
-    if (strict_db && strcmp(run_metrics, ref_metrics) != 0)
+    if (strcmp(run_metrics, ref_metrics) != 0)
         CHECK_FAIL_("%s: metrics rows differ from the reference", what);
     for (int i = 0; i < 4; i++) {
         char a[PATH_MAX * 2], b[PATH_MAX * 2];
@@ -566,8 +570,6 @@ int main(int argc, char **argv)
             steps = atol(argv[i + 1]);
         else if (strcmp(argv[i], "--seed") == 0)
             seed = (unsigned)strtoul(argv[i + 1], NULL, 10);
-        else if (strcmp(argv[i], "--strict-db") == 0)
-            strict_db = atoi(argv[i + 1]);
     }
     REQUIRE(kills >= 1 && steps >= 200);
     printf("seed %u, %d kills, %ld steps, mode %s\n", seed, kills, steps,
@@ -613,6 +615,7 @@ int main(int argc, char **argv)
         int rc;
         th_use_home(&t, "full");
         attempts = "3";
+        wait_timeout = "20";
         rc = run_disk_full();
         if (rc == 0)
             check_against("ref", "disk full");
@@ -635,7 +638,6 @@ int main(int argc, char **argv)
     if (strncmp(mode, "db-locked", 9) == 0) {
         double hold = mode[9] == '=' ? atof(mode + 10) : 3;
         th_use_home(&t, "locked");
-        strict_db = 1;
         run_db_locked(hold);
         check_against("ref", "database locked");
         if (check_failures)
