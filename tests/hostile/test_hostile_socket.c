@@ -8,6 +8,7 @@
  *   test_hostile_socket --known    the cases it does not handle yet
  *                                  (declared should_fail until fixed)
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -335,11 +336,80 @@ static void check_many_clients(struct th *t)
     CHECK_INT_EQ(answered, N);
 }
 
+/*
+ * R22: every sweep of the fuzz corpora, submitted as a dry run, gets
+ * either a plan or a bad_sweep error naming what is wrong: no other
+ * code, no silence, and the daemon lives on.
+ */
+static void check_corpus_submits(struct th *t)
+{
+    static const char *const subs[] = {"seeds", "corpus", "regressions"};
+    const char *src = getenv("TADD_SOURCE_ROOT");
+    int fd = th_connect(t), sent = 0, planned = 0, refused = 0;
+
+    REQUIRE(src != NULL && fd >= 0);
+    for (size_t k = 0; k < sizeof(subs) / sizeof(subs[0]); k++) {
+        char dir[4096];
+        struct dirent *e;
+        DIR *d;
+        snprintf(dir, sizeof(dir), "%s/tests/fuzz/sweep/%s", src, subs[k]);
+        d = opendir(dir);
+        if (!d)
+            continue;
+        while ((e = readdir(d))) {
+            char path[4400];
+            char *text, *line, *reply;
+            cJSON *req, *r;
+            const char *code;
+            if (e->d_name[0] == '.' || strcmp(e->d_name, "expect.txt") == 0)
+                continue;
+            snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+            text = th_read(path);
+            if (!text)
+                continue;
+            req = cJSON_CreateObject();
+            cJSON_AddNumberToObject(req, "v", 1);
+            cJSON_AddStringToObject(req, "cmd", "submit");
+            cJSON_AddStringToObject(req, "text", text);
+            cJSON_AddTrueToObject(req, "dry_run");
+            line = cJSON_PrintUnformatted(req);
+            REQUIRE(line != NULL);
+            line = realloc(line, strlen(line) + 2);
+            REQUIRE(line != NULL);
+            strcat(line, "\n");
+            sent++;
+            CHECK_INT_EQ(th_send(fd, line, strlen(line)), 0);
+            reply = th_read_line(fd, 10.0);
+            r = reply ? cJSON_Parse(reply) : NULL;
+            code = cJSON_GetStringValue(cJSON_GetObjectItem(
+                cJSON_GetObjectItem(r, "error"), "code"));
+            if (r && cJSON_IsTrue(cJSON_GetObjectItem(r, "ok")))
+                planned++;
+            else if (code && strcmp(code, "bad_sweep") == 0)
+                refused++;
+            else
+                CHECK_FAIL_("R22: %s: got %.300s", path,
+                            reply ? reply : "no reply");
+            cJSON_Delete(r);
+            free(reply);
+            cJSON_free(line);
+            cJSON_Delete(req);
+            free(text);
+        }
+        closedir(d);
+    }
+    close(fd);
+    printf("R22: %d sweeps submitted as dry runs: %d planned, %d refused\n",
+           sent, planned, refused);
+    CHECK(sent > 100);
+}
+
 static const char *const extra_rows[][2] = {
     {"R18", "ping"},
     {"R19", "ping"},
     {"R20", "200"},
     {"R21", "300"},
+    {"R22", "bad_sweep"},
 };
 
 int main(int argc, char **argv)
@@ -364,6 +434,7 @@ int main(int argc, char **argv)
         check_blank_lines(&t);
         check_pipelined(&t);
         check_many_clients(&t);
+        check_corpus_submits(&t);
         for (size_t i = 0; i < sizeof(extra_rows) / sizeof(extra_rows[0]);
              i++)
             check_failures += doc_rows_check(doc, extra_rows[i][0],
