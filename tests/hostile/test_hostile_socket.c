@@ -116,6 +116,33 @@ static void make_garbage(struct buf *b)
     buf_str(b, "\n");
 }
 
+/* A tiny sweep the daemon really queues (and trains in a moment). */
+#define TAKEN_SWEEP                                                         \
+    "{\"v\": 1, \"cmd\": \"submit\", \"text\": \"{\\\"name\\\": "           \
+    "\\\"taken\\\", \\\"seeds\\\": [1], \\\"base\\\": "                   \
+    "{\\\"train_steps\\\": 20, \\\"warmup_steps\\\": 2, "                     \
+    "\\\"eval_interval\\\": 10, \\\"batch_size\\\": 8, "                      \
+    "\\\"val_size\\\": 8, \\\"test_size\\\": 8}}\"}\n"
+
+static void make_taken_again(struct buf *b)
+{
+    buf_str(b, TAKEN_SWEEP);
+}
+
+/* Submits the sweep "taken" that R25 to R28 refer to. */
+static void submit_taken(struct th *t)
+{
+    int fd = th_connect(t);
+    char *reply;
+
+    REQUIRE(fd >= 0);
+    CHECK_INT_EQ(th_send(fd, TAKEN_SWEEP, strlen(TAKEN_SWEEP)), 0);
+    reply = th_read_line(fd, 10.0);
+    CHECK(reply && strstr(reply, "\"ok\":true"));
+    free(reply);
+    close(fd);
+}
+
 static const struct rcase cases[] = {
     {"R01", NULL, make_oversized, "too_large",
      "a request may hold at most 1048576 bytes", 1, 0},
@@ -155,6 +182,26 @@ static const struct rcase cases[] = {
     {"R16", NULL, make_many_keys, "bad_sweep", "k0: unknown key", 0, 2},
     {"R17", NULL, make_garbage, "bad_request",
      "the request is not a JSON object", 0, 0},
+    {"R23", "{\"v\": 1, \"cmd\": \"submit\", \"dry_run\": true, \"text\": "
+            "\"{\\\"name\\\": \\\"a\\\", \\\"variants\\\": [{\\\"name\\\": "
+            "\\\"packs\\\"}]}\"}\n", NULL, "bad_sweep",
+     "config \"packs\": the name is reserved for the sweep folder's own "
+     "files", 0, 0},
+    {"R24", "{\"v\": 1, \"cmd\": \"submit\", \"dry_run\": true, \"text\": "
+            "\"{\\\"name\\\": \\\"b\\\", \\\"baseline\\\": {\\\"sweep\\\": "
+            "\\\"nosuch\\\", \\\"config\\\": \\\"x\\\"}}\"}\n", NULL,
+     "bad_sweep", "baseline: sweep \"nosuch\" has no config \"x\"", 0, 0},
+    {"R25", NULL, make_taken_again, "exists",
+     "a sweep named \"taken\" was already submitted", 0, 0},
+    {"R26", "{\"v\": 1, \"cmd\": \"cancel\", \"sweep\": \"taken\", "
+            "\"config\": \"../x\"}\n", NULL, "not_found",
+     "config: the sweep has no config \"../x\"", 0, 0},
+    {"R27", "{\"v\": 1, \"cmd\": \"logs\", \"sweep\": \"taken\", "
+            "\"pack\": \"1; rm -rf /\"}\n", NULL, "bad_request",
+     "pack: expected a pack id", 0, 0},
+    {"R28", "{\"v\": 1, \"cmd\": \"compare\", \"sweep\": \"taken\", "
+            "\"a\": \"../../etc/passwd\", \"b\": \"default\"}\n", NULL,
+     "not_found", "a: the sweep has no config \"../../etc/passwd\"", 0, 0},
 };
 
 /* What the daemon does not refuse yet; run with --known. */
@@ -423,6 +470,8 @@ int main(int argc, char **argv)
 
     th_init(&t, known_only ? "hknown" : "hsock");
     th_daemon_start(&t, NULL);
+    if (!known_only)
+        submit_taken(&t);
     for (int i = 0; i < n; i++) {
         const char *texts[2] = {list[i].code, list[i].message};
         run_case(&t, &list[i]);
