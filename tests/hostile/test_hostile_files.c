@@ -172,7 +172,9 @@ static void make_ten_mb(struct buf *b)
 
 static void make_bad_utf8(struct buf *b)
 {
-    buf_str(b, "{\"name\": \"u\", \"description\": \"caf\xc3\x28 \xed\xa0\x80\"}");
+    /* A broken two-byte sequence and a lone surrogate. */
+    buf_str(b, "{\"name\": \"u\", \"description\": "
+               "\"caf\xc3\x28 \xed\xa0\x80\"}");
 }
 
 static void make_long_description(struct buf *b)
