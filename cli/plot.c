@@ -12,7 +12,8 @@
 #include <cjson/cJSON.h>
 #include <plplot.h>
 
-#include "errbuf.h"
+#include "text.h"
+
 
 #define PLOT_PATH_MAX 4096
 #define PLOT_MAX_LEGEND 24
@@ -41,7 +42,7 @@ static int plot_check_writable(const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "wb");
     if (!f) {
-        tadd_errf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+        tadd_msgf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
         return -1;
     }
     fclose(f);
@@ -58,7 +59,7 @@ static int plot_sibling(char *dst, const char *png_path, const char *suffix,
     int n = snprintf(dst, PLOT_PATH_MAX, "%.*s%s", (int)len, png_path,
                      suffix);
     if (n < 0 || n >= PLOT_PATH_MAX) {
-        tadd_errf(err, errlen, "%s: path too long", png_path);
+        tadd_msgf(err, errlen, "%s: path too long", png_path);
         return -1;
     }
     return 0;
@@ -201,7 +202,7 @@ int tadd_plot_curves(const struct tadd_sweep_curves *c, const char *png_path,
     char svg[PLOT_PATH_MAX];
 
     if (c->n_configs <= 0) {
-        tadd_errf(err, errlen, "no configs to plot");
+        tadd_msgf(err, errlen, "no configs to plot");
         return -1;
     }
     if (plot_sibling(svg, png_path, ".svg", err, errlen) < 0 ||
@@ -392,7 +393,7 @@ int tadd_plot_heatmap(const struct tadd_sweep_curves *c, const char *png_path,
 
     if (!g || !(g->names = calloc((size_t)c->n_configs + 1,
                                   sizeof *g->names))) {
-        tadd_errf(err, errlen, "out of memory");
+        tadd_msgf(err, errlen, "out of memory");
         goto cleanup;
     }
     if (!plot_grid_build(c, g)) {
@@ -452,7 +453,7 @@ int tadd_plot_sweep(const char *home, const char *sweep, const char *out,
         int n = snprintf(def_out, sizeof def_out, "%s/%s/curves.png", home,
                          sweep);
         if (n < 0 || n >= (int)sizeof def_out) {
-            tadd_errf(err, errlen, "%s: home path too long", home);
+            tadd_msgf(err, errlen, "%s: home path too long", home);
             return -1;
         }
         out = def_out;

@@ -13,8 +13,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "errbuf.h"
 #include "fsutil.h"
+#include "text.h"
 
 #define CURVES_FILE_MAX (64u << 20)
 #define CURVES_PATH_MAX 4096
@@ -25,7 +25,7 @@ static int curves_join(char *path, const char *dir, const char *name,
 {
     int n = snprintf(path, CURVES_PATH_MAX, "%s/%s", dir, name);
     if (n < 0 || n >= CURVES_PATH_MAX) {
-        tadd_errf(err, errlen, "%s/%s: path too long", dir, name);
+        tadd_msgf(err, errlen, "%s/%s: path too long", dir, name);
         return -1;
     }
     return 0;
@@ -85,13 +85,13 @@ int tadd_metrics_csv_parse(const char *text, const char *name,
 {
     const char *nl = strchr(text, '\n');
     if (!nl) {
-        tadd_errf(err, errlen, "%s: no header line", name);
+        tadd_msgf(err, errlen, "%s: no header line", name);
         return -1;
     }
     int c_step = curves_column(text, (size_t)(nl - text), "step");
     int c_val = curves_column(text, (size_t)(nl - text), "val_exact");
     if (c_step < 0 || c_val < 0) {
-        tadd_errf(err, errlen, "%s: header lacks the %s column", name,
+        tadd_msgf(err, errlen, "%s: header lacks the %s column", name,
                   c_step < 0 ? "step" : "val_exact");
         return -1;
     }
@@ -101,7 +101,7 @@ int tadd_metrics_csv_parse(const char *text, const char *name,
     out->step = calloc(rows + 1, sizeof *out->step);
     out->val_exact = calloc(rows + 1, sizeof *out->val_exact);
     if (!out->step || !out->val_exact) {
-        tadd_errf(err, errlen, "%s: out of memory", name);
+        tadd_msgf(err, errlen, "%s: out of memory", name);
         return -1;
     }
     out->n = 0;
@@ -115,7 +115,7 @@ int tadd_metrics_csv_parse(const char *text, const char *name,
         double step, val;
         if (curves_field(p, len, c_step, &step) < 0 ||
             curves_field(p, len, c_val, &val) < 0 || !isfinite(step)) {
-            tadd_errf(err, errlen, "%s:%d: malformed row", name, line_no);
+            tadd_msgf(err, errlen, "%s:%d: malformed row", name, line_no);
             return -1;
         }
         out->step[out->n] = step;
@@ -157,7 +157,7 @@ static int curves_read_seed(const char *dir, double threshold,
         cJSON *j = cJSON_Parse(text);
         const cJSON *succ = cJSON_GetObjectItemCaseSensitive(j, "success");
         if (!cJSON_IsBool(succ)) {
-            tadd_errf(err, errlen, "%s: %s", path, j ? "no boolean "
+            tadd_msgf(err, errlen, "%s: %s", path, j ? "no boolean "
                       "\"success\"" : "not valid JSON");
             cJSON_Delete(j);
             goto cleanup;
@@ -213,7 +213,7 @@ static int curves_read_config(const char *dir, double threshold,
     char path[CURVES_PATH_MAX];
 
     if (!d) {
-        tadd_errf(err, errlen, "%s: opendir: %s", dir, strerror(errno));
+        tadd_msgf(err, errlen, "%s: opendir: %s", dir, strerror(errno));
         return -1;
     }
     while ((e = readdir(d))) {
@@ -228,7 +228,7 @@ static int curves_read_config(const char *dir, double threshold,
             int ncap = cap ? 2 * cap : 8;
             void *p = realloc(c->seeds, (size_t)ncap * sizeof *c->seeds);
             if (!p) {
-                tadd_errf(err, errlen, "%s: out of memory", dir);
+                tadd_msgf(err, errlen, "%s: out of memory", dir);
                 goto cleanup;
             }
             c->seeds = p;
@@ -260,14 +260,14 @@ int tadd_sweep_curves_read(const char *home, const char *sweep,
 
     memset(out, 0, sizeof *out);
     if (!tadd_name_is_safe(sweep)) {
-        tadd_errf(err, errlen, "'%s' is not a sweep name", sweep);
+        tadd_msgf(err, errlen, "'%s' is not a sweep name", sweep);
         return -1;
     }
     if (curves_join(dir, home, sweep, err, errlen) < 0)
         return -1;
     d = opendir(dir);
     if (!d) {
-        tadd_errf(err, errlen, "%s: %s (no such sweep under the home?)",
+        tadd_msgf(err, errlen, "%s: %s (no such sweep under the home?)",
                   dir, strerror(errno));
         return -1;
     }
@@ -298,13 +298,13 @@ int tadd_sweep_curves_read(const char *home, const char *sweep,
         if (!c.name || out->n_configs == cap) {
             struct tadd_sweep_curves one = { 1, &c };
             tadd_sweep_curves_free(&one);
-            tadd_errf(err, errlen, "%s: out of memory", dir);
+            tadd_msgf(err, errlen, "%s: out of memory", dir);
             goto cleanup;
         }
         out->configs[out->n_configs++] = c;
     }
     if (out->n_configs == 0) {
-        tadd_errf(err, errlen, "%s: no config folder with seed_* folders",
+        tadd_msgf(err, errlen, "%s: no config folder with seed_* folders",
                   dir);
         goto cleanup;
     }

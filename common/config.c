@@ -38,7 +38,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "errbuf.h"
+#include "text.h"
+
 
 enum cfg_kind {
     CFG_INT,
@@ -192,7 +193,7 @@ static int cfg_get_integer(const cJSON *v, double lo, double hi,
     if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) ||
         v->valuedouble != floor(v->valuedouble) || v->valuedouble < lo ||
         v->valuedouble > hi) {
-        tadd_errf(err, errlen, "%s: must be an integer in %.0f..%.0f, got %s",
+        tadd_msgf(err, errlen, "%s: must be an integer in %.0f..%.0f, got %s",
                   path, lo, hi, cfg_describe(v, desc, sizeof(desc)));
         return -1;
     }
@@ -213,11 +214,11 @@ static int cfg_get_double(const cJSON *v, const struct cfg_field *f,
         tadd_format_double(f->min, lo, sizeof(lo));
         tadd_format_double(f->max, hi, sizeof(hi));
         if (f->min_open && f->min == 0)
-            tadd_errf(err, errlen,
+            tadd_msgf(err, errlen,
                       "%s: must be a positive number at most %s, got %s",
                       path, hi, cfg_describe(v, desc, sizeof(desc)));
         else
-            tadd_errf(err, errlen, "%s: must be a number in %s%s, %s], got %s",
+            tadd_msgf(err, errlen, "%s: must be a number in %s%s, %s], got %s",
                       path, f->min_open ? "(" : "[", lo, hi,
                       cfg_describe(v, desc, sizeof(desc)));
         return -1;
@@ -241,7 +242,7 @@ static int cfg_get_curriculum(struct tadd_train_config *t, const cJSON *v,
                      cJSON_GetArraySize(v));
         else
             cfg_describe(v, desc, sizeof(desc));
-        tadd_errf(err, errlen,
+        tadd_msgf(err, errlen,
                   "%s: must be a list of 1 to %d [min_digits, max_digits, "
                   "steps] phases, got %s", path, TADD_MAX_PHASES, desc);
         return -1;
@@ -257,7 +258,7 @@ static int cfg_get_curriculum(struct tadd_train_config *t, const cJSON *v,
                          cJSON_GetArraySize(ph));
             else
                 cfg_describe(ph, desc, sizeof(desc));
-            tadd_errf(err, errlen,
+            tadd_msgf(err, errlen,
                       "%s: must be [min_digits, max_digits, steps], got %s", p,
                       desc);
             return -1;
@@ -271,7 +272,7 @@ static int cfg_get_curriculum(struct tadd_train_config *t, const cJSON *v,
                 return -1;
         }
         if (vals[0] > vals[1]) {
-            tadd_errf(err, errlen, "%s: min_digits %ld exceeds max_digits %ld",
+            tadd_msgf(err, errlen, "%s: min_digits %ld exceeds max_digits %ld",
                       p, vals[0], vals[1]);
             return -1;
         }
@@ -313,7 +314,7 @@ static int cfg_field_set(struct tadd_config *cfg, const struct cfg_field *f,
         return 0;
     case CFG_BOOL:
         if (!cJSON_IsBool(v)) {
-            tadd_errf(err, errlen, "%s: must be true or false, got %s", path,
+            tadd_msgf(err, errlen, "%s: must be true or false, got %s", path,
                       cfg_describe(v, desc, sizeof(desc)));
             return -1;
         }
@@ -325,7 +326,7 @@ static int cfg_field_set(struct tadd_config *cfg, const struct cfg_field *f,
         else if (cJSON_IsString(v) && strcmp(v->valuestring, "rmsnorm") == 0)
             *(enum tadd_norm *)slot = TADD_NORM_RMSNORM;
         else {
-            tadd_errf(err, errlen,
+            tadd_msgf(err, errlen,
                       "%s: must be \"layernorm\" or \"rmsnorm\", got %s", path,
                       cfg_describe(v, desc, sizeof(desc)));
             return -1;
@@ -338,7 +339,7 @@ static int cfg_field_set(struct tadd_config *cfg, const struct cfg_field *f,
                  strcmp(v->valuestring, "shareA_tieKV") == 0)
             *(enum tadd_qkv_tie *)slot = TADD_QKV_TIE_SHAREA_TIEKV;
         else {
-            tadd_errf(err, errlen,
+            tadd_msgf(err, errlen,
                       "%s: must be \"none\" or \"shareA_tieKV\", got %s", path,
                       cfg_describe(v, desc, sizeof(desc)));
             return -1;
@@ -409,7 +410,7 @@ int tadd_config_set_field(struct tadd_config *cfg, const char *key,
     if (!where)
         where = key ? key : "(null)";
     if (!f) {
-        tadd_errf(err, errlen, "%s: unknown field", where);
+        tadd_msgf(err, errlen, "%s: unknown field", where);
         return -1;
     }
     if (cfg_field_set(&copy, f, value, where, err, errlen) != 0)
@@ -443,7 +444,7 @@ static int cfg_apply_object(struct tadd_config *cfg, const cJSON *obj,
 
     if (!cJSON_IsObject(obj)) {
         char desc[80];
-        tadd_errf(err, errlen, "%s: must be an object, got %s",
+        tadd_msgf(err, errlen, "%s: must be an object, got %s",
                   path && *path ? path : "config",
                   cfg_describe(obj, desc, sizeof(desc)));
         return -1;
@@ -453,16 +454,16 @@ static int cfg_apply_object(struct tadd_config *cfg, const cJSON *obj,
         cfg_join(p, sizeof(p), path, it->string);
         for (const cJSON *prev = obj->child; prev != it; prev = prev->next) {
             if (strcmp(prev->string, it->string) == 0) {
-                tadd_errf(err, errlen, "%s: given twice", p);
+                tadd_msgf(err, errlen, "%s: given twice", p);
                 return -1;
             }
         }
         if (!f) {
-            tadd_errf(err, errlen, "%s: unknown field", p);
+            tadd_msgf(err, errlen, "%s: unknown field", p);
             return -1;
         }
         if (model_only && !f->is_model) {
-            tadd_errf(err, errlen, "%s: a training field, not a model field",
+            tadd_msgf(err, errlen, "%s: a training field, not a model field",
                       p);
             return -1;
         }
@@ -501,22 +502,22 @@ int tadd_model_config_validate(const struct tadd_model_config *m, char *err,
     for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
         if (r[i].v < r[i].lo || r[i].v > r[i].hi) {
             if (i >= 4 && i < 8)
-                tadd_errf(err, errlen,
+                tadd_msgf(err, errlen,
                           "%s %d: a rank must lie in 0..d_model (%d)",
                           r[i].name, r[i].v, m->d_model);
             else
-                tadd_errf(err, errlen, "%s %d: must lie in %d..%d",
+                tadd_msgf(err, errlen, "%s %d: must lie in %d..%d",
                           r[i].name, r[i].v, r[i].lo, r[i].hi);
             return -1;
         }
     }
     if (m->d_model % m->n_head != 0) {
-        tadd_errf(err, errlen, "d_model %d is not divisible by n_head %d",
+        tadd_msgf(err, errlen, "d_model %d is not divisible by n_head %d",
                   m->d_model, m->n_head);
         return -1;
     }
     if (m->qkv_tie == TADD_QKV_TIE_SHAREA_TIEKV && m->qkv_rank == 0) {
-        tadd_errf(err, errlen,
+        tadd_msgf(err, errlen,
                   "qkv_tie \"shareA_tieKV\" needs qkv_rank > 0, got 0");
         return -1;
     }
@@ -546,18 +547,18 @@ int tadd_config_validate(const struct tadd_config *cfg, char *err,
             (f->min_open && v <= f->min)) {
             char vs[40];
             tadd_format_double(v, vs, sizeof(vs));
-            tadd_errf(err, errlen, "%s %s: out of range", f->name, vs);
+            tadd_msgf(err, errlen, "%s %s: out of range", f->name, vs);
             return -1;
         }
     }
     if (t->warmup_steps >= t->train_steps) {
-        tadd_errf(err, errlen,
+        tadd_msgf(err, errlen,
                   "warmup_steps %ld must be below train_steps %ld",
                   t->warmup_steps, t->train_steps);
         return -1;
     }
     if (t->n_phases < 1 || t->n_phases > TADD_MAX_PHASES) {
-        tadd_errf(err, errlen, "curriculum: %d phases, must be 1..%d",
+        tadd_msgf(err, errlen, "curriculum: %d phases, must be 1..%d",
                   t->n_phases, TADD_MAX_PHASES);
         return -1;
     }
@@ -566,7 +567,7 @@ int tadd_config_validate(const struct tadd_config *cfg, char *err,
         if (p->min_digits < 1 || p->max_digits > 10 ||
             p->min_digits > p->max_digits || p->steps < 1 ||
             p->steps > (long)CFG_MAX_STEPS) {
-            tadd_errf(err, errlen,
+            tadd_msgf(err, errlen,
                       "curriculum[%d]: [%d, %d, %ld] needs 1 <= min_digits <= "
                       "max_digits <= 10 and steps in 1..10^9", i,
                       p->min_digits, p->max_digits, p->steps);
@@ -587,7 +588,7 @@ int tadd_model_config_from_json(struct tadd_model_config *m,
     if (cfg_apply_object(&cfg, obj, path, 1, err, errlen) != 0)
         return -1;
     if (tadd_model_config_validate(&cfg.model, verr, sizeof(verr)) != 0) {
-        tadd_errf(err, errlen, "%s: %s", path && *path ? path : "model config",
+        tadd_msgf(err, errlen, "%s: %s", path && *path ? path : "model config",
                   verr);
         return -1;
     }
@@ -605,7 +606,7 @@ int tadd_config_from_json(struct tadd_config *cfg, const cJSON *obj,
     if (cfg_apply_object(&c, obj, path, 0, err, errlen) != 0)
         return -1;
     if (tadd_config_validate(&c, verr, sizeof(verr)) != 0) {
-        tadd_errf(err, errlen, "%s: %s", path && *path ? path : "config",
+        tadd_msgf(err, errlen, "%s: %s", path && *path ? path : "config",
                   verr);
         return -1;
     }

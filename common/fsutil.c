@@ -9,7 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "errbuf.h"
+#include "text.h"
+
 
 #define FS_NAME_MAX 200
 
@@ -70,7 +71,7 @@ int tadd_write_file_atomic(const char *path, const void *buf, size_t len,
     int saved;
 
     if (!path || !*path || (len > 0 && !buf)) {
-        tadd_errf(err, errlen, "write: no path or no data");
+        tadd_msgf(err, errlen, "write: no path or no data");
         return -1;
     }
     dir = fs_parent(path);
@@ -79,7 +80,7 @@ int tadd_write_file_atomic(const char *path, const void *buf, size_t len,
     tmp_len = strlen(path) + 64;
     tmp = malloc(tmp_len);
     if (!dir || !tmp) {
-        tadd_errf(err, errlen, "%s: out of memory", path);
+        tadd_msgf(err, errlen, "%s: out of memory", path);
         goto cleanup;
     }
     snprintf(tmp, tmp_len, "%s.tmp.%ld.%lu", path, (long)getpid(),
@@ -87,31 +88,31 @@ int tadd_write_file_atomic(const char *path, const void *buf, size_t len,
 
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
-        tadd_errf(err, errlen, "%s: open: %s", tmp, strerror(errno));
+        tadd_msgf(err, errlen, "%s: open: %s", tmp, strerror(errno));
         goto cleanup;
     }
     /* The umask can only narrow 0600, but an explicit chmod makes the mode
      * exact whatever the umask. */
     if (fchmod(fd, 0600) != 0) {
-        tadd_errf(err, errlen, "%s: fchmod: %s", tmp, strerror(errno));
+        tadd_msgf(err, errlen, "%s: fchmod: %s", tmp, strerror(errno));
         goto cleanup;
     }
     if (fs_write_all(fd, buf, len) != 0) {
-        tadd_errf(err, errlen, "%s: write: %s", tmp, strerror(errno));
+        tadd_msgf(err, errlen, "%s: write: %s", tmp, strerror(errno));
         goto cleanup;
     }
     if (fsync(fd) != 0) {
-        tadd_errf(err, errlen, "%s: fsync: %s", tmp, strerror(errno));
+        tadd_msgf(err, errlen, "%s: fsync: %s", tmp, strerror(errno));
         goto cleanup;
     }
     if (close(fd) != 0) {
         fd = -1;
-        tadd_errf(err, errlen, "%s: close: %s", tmp, strerror(errno));
+        tadd_msgf(err, errlen, "%s: close: %s", tmp, strerror(errno));
         goto cleanup;
     }
     fd = -1;
     if (rename(tmp, path) != 0) {
-        tadd_errf(err, errlen, "%s: rename: %s", path, strerror(errno));
+        tadd_msgf(err, errlen, "%s: rename: %s", path, strerror(errno));
         goto cleanup;
     }
     /* From here the new content is in place; only its durability is at
@@ -120,7 +121,7 @@ int tadd_write_file_atomic(const char *path, const void *buf, size_t len,
     tmp = NULL;
     saved = tadd_fsync_dir(dir);
     if (saved != 0) {
-        tadd_errf(err, errlen, "%s: fsync: %s", dir, strerror(-saved));
+        tadd_msgf(err, errlen, "%s: fsync: %s", dir, strerror(-saved));
         goto cleanup;
     }
     rc = 0;
@@ -152,7 +153,7 @@ int tadd_read_file(const char *path, size_t max_len, char **out,
         *out_len = 0;
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        tadd_errf(err, errlen, "%s: open: %s", path, strerror(errno));
+        tadd_msgf(err, errlen, "%s: open: %s", path, strerror(errno));
         return -1;
     }
     /* Read until end of file rather than trusting st_size, so pipes and
@@ -166,13 +167,13 @@ int tadd_read_file(const char *path, size_t max_len, char **out,
             if (ncap > max_len || ncap > SIZE_MAX / 2)
                 ncap = max_len < SIZE_MAX / 2 ? max_len + 1 : SIZE_MAX / 2;
             if (ncap <= cap) {
-                tadd_errf(err, errlen, "%s: larger than %zu bytes", path,
+                tadd_msgf(err, errlen, "%s: larger than %zu bytes", path,
                           max_len);
                 goto cleanup;
             }
             nbuf = realloc(buf, ncap + 1);
             if (!nbuf) {
-                tadd_errf(err, errlen, "%s: out of memory", path);
+                tadd_msgf(err, errlen, "%s: out of memory", path);
                 goto cleanup;
             }
             buf = nbuf;
@@ -182,21 +183,21 @@ int tadd_read_file(const char *path, size_t max_len, char **out,
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            tadd_errf(err, errlen, "%s: read: %s", path, strerror(errno));
+            tadd_msgf(err, errlen, "%s: read: %s", path, strerror(errno));
             goto cleanup;
         }
         if (n == 0)
             break;
         len += (size_t)n;
         if (len > max_len) {
-            tadd_errf(err, errlen, "%s: larger than %zu bytes", path, max_len);
+            tadd_msgf(err, errlen, "%s: larger than %zu bytes", path, max_len);
             goto cleanup;
         }
     }
     if (!buf) {
         buf = malloc(1);
         if (!buf) {
-            tadd_errf(err, errlen, "%s: out of memory", path);
+            tadd_msgf(err, errlen, "%s: out of memory", path);
             goto cleanup;
         }
     }
@@ -223,15 +224,15 @@ static int fs_mkdir_one(const char *path, mode_t mode, char *err,
     if (mkdir(path, mode) == 0)
         return 0;
     if (errno != EEXIST) {
-        tadd_errf(err, errlen, "%s: mkdir: %s", path, strerror(errno));
+        tadd_msgf(err, errlen, "%s: mkdir: %s", path, strerror(errno));
         return -1;
     }
     if (stat(path, &st) != 0) {
-        tadd_errf(err, errlen, "%s: stat: %s", path, strerror(errno));
+        tadd_msgf(err, errlen, "%s: stat: %s", path, strerror(errno));
         return -1;
     }
     if (!S_ISDIR(st.st_mode)) {
-        tadd_errf(err, errlen, "%s: exists and is not a folder", path);
+        tadd_msgf(err, errlen, "%s: exists and is not a folder", path);
         return -1;
     }
     return 0;
@@ -244,12 +245,12 @@ int tadd_mkdir_p(const char *path, mode_t mode, char *err, size_t errlen)
     int rc = -1;
 
     if (!path || !*path) {
-        tadd_errf(err, errlen, "mkdir: empty path");
+        tadd_msgf(err, errlen, "mkdir: empty path");
         return -1;
     }
     copy = strdup(path);
     if (!copy) {
-        tadd_errf(err, errlen, "%s: out of memory", path);
+        tadd_msgf(err, errlen, "%s: out of memory", path);
         return -1;
     }
     /* Each prefix ending before a '/' is a parent; the leading '/' of an

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "errbuf.h"
 #include "stats.h"
+#include "text.h"
 
 static const char *const outcome_names[] = {
     [TADD_TRIAL_WAITING] = "waiting",
@@ -67,7 +67,7 @@ static int results_aggregate(struct tadd_config_result *r,
         if (strcmp(t->config, name) != 0)
             continue;
         if (t->params > 0 && r->params > 0 && t->params != r->params) {
-            tadd_errf(err, errlen,
+            tadd_msgf(err, errlen,
                       "config '%s': seed %ld has %ld params where an "
                       "earlier seed has %ld", name, t->seed, t->params,
                       r->params);
@@ -180,12 +180,12 @@ static int results_check_rows(const struct tadd_trial_row *rows, int n,
 {
     for (int i = 0; i < n; i++) {
         if (!rows[i].config) {
-            tadd_errf(err, errlen, "%s row %d has no config name", what,
+            tadd_msgf(err, errlen, "%s row %d has no config name", what,
                       i);
             return -1;
         }
         if ((unsigned)rows[i].outcome > TADD_TRIAL_LOST) {
-            tadd_errf(err, errlen, "%s row %d (config '%s'): bad outcome "
+            tadd_msgf(err, errlen, "%s row %d (config '%s'): bad outcome "
                       "%d", what, i, rows[i].config, rows[i].outcome);
             return -1;
         }
@@ -226,12 +226,12 @@ int tadd_results_compute(const struct tadd_trial_row *rows, int n_rows,
 
     memset(out, 0, sizeof *out);
     if (!opt->sweep) {
-        tadd_errf(err, errlen, "results need the sweep's name");
+        tadd_msgf(err, errlen, "results need the sweep's name");
         return -1;
     }
     if (n_rows < 0 || (n_rows > 0 && !rows) || n_base < 0 ||
         (n_base > 0 && !opt->baseline_rows)) {
-        tadd_errf(err, errlen, "sweep '%s': bad row counts", opt->sweep);
+        tadd_msgf(err, errlen, "sweep '%s': bad row counts", opt->sweep);
         return -1;
     }
     if (results_check_rows(rows, n_rows, "trial", err, errlen) < 0 ||
@@ -246,7 +246,7 @@ int tadd_results_compute(const struct tadd_trial_row *rows, int n_rows,
     out->configs = calloc((size_t)n_rows + 1, sizeof *out->configs);
     if (!firsts || !scratch || !out->configs ||
         results_set_names(out, opt) < 0) {
-        tadd_errf(err, errlen, "out of memory");
+        tadd_msgf(err, errlen, "out of memory");
         goto cleanup;
     }
 
@@ -257,7 +257,7 @@ int tadd_results_compute(const struct tadd_trial_row *rows, int n_rows,
         base->config = strdup(opt->baseline_config);
         base->sweep = strdup(opt->baseline_sweep);
         if (!base->config || !base->sweep) {
-            tadd_errf(err, errlen, "out of memory");
+            tadd_msgf(err, errlen, "out of memory");
             goto cleanup;
         }
         if (results_aggregate(base, opt->baseline_rows, n_base,
@@ -265,7 +265,7 @@ int tadd_results_compute(const struct tadd_trial_row *rows, int n_rows,
                               errlen) < 0)
             goto cleanup;
         if (base->n + base->n_lost == 0) {
-            tadd_errf(err, errlen, "baseline sweep '%s' has no trials of "
+            tadd_msgf(err, errlen, "baseline sweep '%s' has no trials of "
                       "config '%s'", opt->baseline_sweep,
                       opt->baseline_config);
             goto cleanup;
@@ -275,7 +275,7 @@ int tadd_results_compute(const struct tadd_trial_row *rows, int n_rows,
         struct tadd_config_result *c = &out->configs[out->n_configs++];
         c->config = strdup(rows[firsts[i]].config);
         if (!c->config) {
-            tadd_errf(err, errlen, "out of memory");
+            tadd_msgf(err, errlen, "out of memory");
             goto cleanup;
         }
         if (results_aggregate(c, rows, n_rows, c->config, scratch, err,
@@ -286,7 +286,7 @@ int tadd_results_compute(const struct tadd_trial_row *rows, int n_rows,
             base = c;
     }
     if (opt->baseline_config && !base) {
-        tadd_errf(err, errlen, "sweep '%s': baseline config '%s' has no "
+        tadd_msgf(err, errlen, "sweep '%s': baseline config '%s' has no "
                   "trials", opt->sweep, opt->baseline_config);
         goto cleanup;
     }

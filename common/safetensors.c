@@ -20,8 +20,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "errbuf.h"
 #include "fsutil.h"
+#include "text.h"
 
 /* Checkpoints here are kilobytes; the cap only guards against reading a
  * huge or endless file by mistake. */
@@ -200,7 +200,7 @@ static int st_parse_meta(const cJSON *meta, const char *name,
     const cJSON *it;
 
     if (!cJSON_IsObject(meta)) {
-        tadd_errf(err, errlen, "%s: %s is not an object", name, ST_META_KEY);
+        tadd_msgf(err, errlen, "%s: %s is not an object", name, ST_META_KEY);
         return -1;
     }
     cJSON_ArrayForEach(it, meta)
@@ -208,12 +208,12 @@ static int st_parse_meta(const cJSON *meta, const char *name,
     f->meta_keys = calloc((size_t)n + 1, sizeof(char *));
     f->meta_values = calloc((size_t)n + 1, sizeof(char *));
     if (!f->meta_keys || !f->meta_values) {
-        tadd_errf(err, errlen, "%s: out of memory", name);
+        tadd_msgf(err, errlen, "%s: out of memory", name);
         return -1;
     }
     cJSON_ArrayForEach(it, meta) {
         if (!cJSON_IsString(it)) {
-            tadd_errf(err, errlen, "%s: %s.%s is not a string", name,
+            tadd_msgf(err, errlen, "%s: %s.%s is not a string", name,
                       ST_META_KEY, it->string);
             return -1;
         }
@@ -222,18 +222,18 @@ static int st_parse_meta(const cJSON *meta, const char *name,
         if (!f->meta_keys[f->n_meta] || !f->meta_values[f->n_meta]) {
             free(f->meta_keys[f->n_meta]);
             free(f->meta_values[f->n_meta]);
-            tadd_errf(err, errlen, "%s: out of memory", name);
+            tadd_msgf(err, errlen, "%s: out of memory", name);
             return -1;
         }
         f->n_meta++;
     }
     dup = st_first_repeat(f->meta_keys, f->n_meta);
     if (dup == -2) {
-        tadd_errf(err, errlen, "%s: out of memory", name);
+        tadd_msgf(err, errlen, "%s: out of memory", name);
         return -1;
     }
     if (dup >= 0) {
-        tadd_errf(err, errlen, "%s: %s.%s given twice", name, ST_META_KEY,
+        tadd_msgf(err, errlen, "%s: %s.%s given twice", name, ST_META_KEY,
                   f->meta_keys[dup]);
         return -1;
     }
@@ -255,7 +255,7 @@ static int st_parse_entry(const cJSON *entry, const char *name,
     int ndim = 0;
 
     if (!cJSON_IsObject(entry)) {
-        tadd_errf(err, errlen, "%s: tensor \"%s\" is not an object", name, tn);
+        tadd_msgf(err, errlen, "%s: tensor \"%s\" is not an object", name, tn);
         return -1;
     }
     cJSON_ArrayForEach(it, entry) {
@@ -267,48 +267,48 @@ static int st_parse_entry(const cJSON *entry, const char *name,
         else if (strcmp(it->string, "data_offsets") == 0)
             slot = &offs;
         if (!slot) {
-            tadd_errf(err, errlen, "%s: tensor \"%s\": unknown key \"%s\"",
+            tadd_msgf(err, errlen, "%s: tensor \"%s\": unknown key \"%s\"",
                       name, tn, it->string);
             return -1;
         }
         if (*slot) {
-            tadd_errf(err, errlen, "%s: tensor \"%s\": \"%s\" given twice",
+            tadd_msgf(err, errlen, "%s: tensor \"%s\": \"%s\" given twice",
                       name, tn, it->string);
             return -1;
         }
         *slot = it;
     }
     if (!dtype || !shape || !offs) {
-        tadd_errf(err, errlen, "%s: tensor \"%s\": missing \"%s\"", name, tn,
+        tadd_msgf(err, errlen, "%s: tensor \"%s\": missing \"%s\"", name, tn,
                   !dtype ? "dtype" : !shape ? "shape" : "data_offsets");
         return -1;
     }
     if (!cJSON_IsString(dtype)) {
-        tadd_errf(err, errlen, "%s: tensor \"%s\": dtype is not a string",
+        tadd_msgf(err, errlen, "%s: tensor \"%s\": dtype is not a string",
                   name, tn);
         return -1;
     }
     if (strcmp(dtype->valuestring, "F32") != 0) {
-        tadd_errf(err, errlen,
+        tadd_msgf(err, errlen,
                   "%s: tensor \"%s\": dtype %.32s not supported (only F32)",
                   name, tn, dtype->valuestring);
         return -1;
     }
     if (!cJSON_IsArray(shape)) {
-        tadd_errf(err, errlen, "%s: tensor \"%s\": shape is not an array",
+        tadd_msgf(err, errlen, "%s: tensor \"%s\": shape is not an array",
                   name, tn);
         return -1;
     }
     cJSON_ArrayForEach(it, shape) {
         int64_t dim;
         if (ndim == TADD_ST_MAX_DIMS) {
-            tadd_errf(err, errlen,
+            tadd_msgf(err, errlen,
                       "%s: tensor \"%s\": more than %d dimensions", name, tn,
                       TADD_ST_MAX_DIMS);
             return -1;
         }
         if (st_json_index(it, &dim) != 0) {
-            tadd_errf(err, errlen,
+            tadd_msgf(err, errlen,
                       "%s: tensor \"%s\": shape[%d] is not a non-negative "
                       "integer", name, tn, ndim);
             return -1;
@@ -316,7 +316,7 @@ static int st_parse_entry(const cJSON *entry, const char *name,
         /* Every product stays below data_len / 4, so it cannot overflow
          * before the check that refuses it. */
         if (dim > 0 && numel > data_len / 4 / dim) {
-            tadd_errf(err, errlen,
+            tadd_msgf(err, errlen,
                       "%s: tensor \"%s\": shape needs more bytes than the "
                       "file's %lld of data", name, tn, (long long)data_len);
             return -1;
@@ -329,20 +329,20 @@ static int st_parse_entry(const cJSON *entry, const char *name,
     if (!cJSON_IsArray(offs) || cJSON_GetArraySize(offs) != 2 ||
         st_json_index(cJSON_GetArrayItem(offs, 0), &r->begin) != 0 ||
         st_json_index(cJSON_GetArrayItem(offs, 1), &r->end) != 0) {
-        tadd_errf(err, errlen,
+        tadd_msgf(err, errlen,
                   "%s: tensor \"%s\": data_offsets is not two non-negative "
                   "integers", name, tn);
         return -1;
     }
     if (r->begin > r->end || r->end > data_len) {
-        tadd_errf(err, errlen,
+        tadd_msgf(err, errlen,
                   "%s: tensor \"%s\": data_offsets [%lld, %lld] outside the "
                   "%lld bytes of data", name, tn, (long long)r->begin,
                   (long long)r->end, (long long)data_len);
         return -1;
     }
     if (r->end - r->begin != numel * 4) {
-        tadd_errf(err, errlen,
+        tadd_msgf(err, errlen,
                   "%s: tensor \"%s\": shape holds %lld floats (%lld bytes) but "
                   "data_offsets span %lld bytes", name, tn, (long long)numel,
                   (long long)numel * 4, (long long)(r->end - r->begin));
@@ -364,7 +364,7 @@ static int st_parse_header(const cJSON *root, const unsigned char *base,
     int rc = -1;
 
     if (!cJSON_IsObject(root)) {
-        tadd_errf(err, errlen, "%s: header is not a JSON object", name);
+        tadd_msgf(err, errlen, "%s: header is not a JSON object", name);
         return -1;
     }
     cJSON_ArrayForEach(it, root)
@@ -372,7 +372,7 @@ static int st_parse_header(const cJSON *root, const unsigned char *base,
     f->tensors = calloc((size_t)n + 1, sizeof(*f->tensors));
     ranges = calloc((size_t)n + 1, sizeof(*ranges));
     if (!f->tensors || !ranges) {
-        tadd_errf(err, errlen, "%s: out of memory", name);
+        tadd_msgf(err, errlen, "%s: out of memory", name);
         goto cleanup;
     }
     cJSON_ArrayForEach(it, root) {
@@ -380,21 +380,21 @@ static int st_parse_header(const cJSON *root, const unsigned char *base,
         struct st_range *r = &ranges[f->n_tensors];
         if (strcmp(it->string, ST_META_KEY) == 0) {
             if (meta) {
-                tadd_errf(err, errlen, "%s: %s given twice", name, ST_META_KEY);
+                tadd_msgf(err, errlen, "%s: %s given twice", name, ST_META_KEY);
                 goto cleanup;
             }
             meta = it;
             continue;
         }
         if (it->string[0] == '\0') {
-            tadd_errf(err, errlen, "%s: a tensor has an empty name", name);
+            tadd_msgf(err, errlen, "%s: a tensor has an empty name", name);
             goto cleanup;
         }
         if (st_parse_entry(it, name, data_len, t, r, err, errlen) != 0)
             goto cleanup;
         t->name = strdup(it->string);
         if (!t->name) {
-            tadd_errf(err, errlen, "%s: out of memory", name);
+            tadd_msgf(err, errlen, "%s: out of memory", name);
             goto cleanup;
         }
         r->index = f->n_tensors;
@@ -402,18 +402,18 @@ static int st_parse_header(const cJSON *root, const unsigned char *base,
     }
     names = malloc(((size_t)f->n_tensors + 1) * sizeof(*names));
     if (!names) {
-        tadd_errf(err, errlen, "%s: out of memory", name);
+        tadd_msgf(err, errlen, "%s: out of memory", name);
         goto cleanup;
     }
     for (int i = 0; i < f->n_tensors; i++)
         names[i] = f->tensors[i].name;
     dup = st_first_repeat(names, f->n_tensors);
     if (dup == -2) {
-        tadd_errf(err, errlen, "%s: out of memory", name);
+        tadd_msgf(err, errlen, "%s: out of memory", name);
         goto cleanup;
     }
     if (dup >= 0) {
-        tadd_errf(err, errlen, "%s: tensor \"%s\" given twice", name,
+        tadd_msgf(err, errlen, "%s: tensor \"%s\" given twice", name,
                   f->tensors[dup].name);
         goto cleanup;
     }
@@ -427,7 +427,7 @@ static int st_parse_header(const cJSON *root, const unsigned char *base,
             continue;
         if (far >= 0 && b->begin < ranges[far].end) {
             const struct st_range *a = &ranges[far];
-            tadd_errf(err, errlen,
+            tadd_msgf(err, errlen,
                       "%s: tensors \"%s\" and \"%s\" overlap ([%lld, %lld] and "
                       "[%lld, %lld])", name, f->tensors[a->index].name,
                       f->tensors[b->index].name, (long long)a->begin,
@@ -448,7 +448,7 @@ static int st_parse_header(const cJSON *root, const unsigned char *base,
          * a valid data pointer. */
         t->data = calloc((size_t)(t->numel ? t->numel : 1), sizeof(float));
         if (!t->data) {
-            tadd_errf(err, errlen, "%s: out of memory", name);
+            tadd_msgf(err, errlen, "%s: out of memory", name);
             goto cleanup;
         }
         st_load_f32(t->data, base + ranges[i].begin, t->numel);
@@ -478,35 +478,35 @@ int tadd_st_parse(const void *buf, size_t len, const char *name,
     if (!name)
         name = "safetensors";
     if (len < 8) {
-        tadd_errf(err, errlen,
+        tadd_msgf(err, errlen,
                   "%s: truncated: %zu bytes, not even the 8-byte header length",
                   name, len);
         return -1;
     }
     hlen = st_load_le64(p);
     if (hlen > len - 8) {
-        tadd_errf(err, errlen,
+        tadd_msgf(err, errlen,
                   "%s: header length %llu runs past the end of the file "
                   "(%zu bytes)", name, (unsigned long long)hlen, len);
         return -1;
     }
     if (hlen < 2) {
-        tadd_errf(err, errlen, "%s: header of %llu bytes cannot be a JSON "
+        tadd_msgf(err, errlen, "%s: header of %llu bytes cannot be a JSON "
                   "object", name, (unsigned long long)hlen);
         return -1;
     }
     if (memchr(p + 8, '\0', (size_t)hlen)) {
-        tadd_errf(err, errlen, "%s: header holds a NUL byte", name);
+        tadd_msgf(err, errlen, "%s: header holds a NUL byte", name);
         return -1;
     }
     if (st_has_nul_escape((const char *)p + 8, (size_t)hlen)) {
-        tadd_errf(err, errlen, "%s: header holds the escape \\u0000", name);
+        tadd_msgf(err, errlen, "%s: header holds the escape \\u0000", name);
         return -1;
     }
     root = cJSON_ParseWithLengthOpts((const char *)p + 8, (size_t)hlen, &end,
                                      0);
     if (!root) {
-        tadd_errf(err, errlen, "%s: header is not valid JSON (near byte %lld)",
+        tadd_msgf(err, errlen, "%s: header is not valid JSON (near byte %lld)",
                   name, end ? (long long)(end - (const char *)p) : -1LL);
         goto cleanup;
     }
@@ -514,7 +514,7 @@ int tadd_st_parse(const void *buf, size_t len, const char *name,
      * is a malformed header. */
     for (; end < (const char *)p + 8 + hlen; end++) {
         if (*end != ' ' && *end != '\t' && *end != '\n' && *end != '\r') {
-            tadd_errf(err, errlen, "%s: header has bytes after its JSON object",
+            tadd_msgf(err, errlen, "%s: header has bytes after its JSON object",
                       name);
             goto cleanup;
         }
@@ -753,12 +753,12 @@ int tadd_st_writer_save(struct tadd_st_writer *w, const char *path,
     int rc = -1;
 
     if (!w || !path) {
-        tadd_errf(err, errlen, "safetensors: no writer or no path");
+        tadd_msgf(err, errlen, "safetensors: no writer or no path");
         return -1;
     }
     header = st_header_json(w);
     if (!header) {
-        tadd_errf(err, errlen, "%s: out of memory building the header", path);
+        tadd_msgf(err, errlen, "%s: out of memory building the header", path);
         goto cleanup;
     }
     for (int i = 0; i < w->n_tensors; i++)
@@ -769,7 +769,7 @@ int tadd_st_writer_save(struct tadd_st_writer *w, const char *path,
     total = 8 + padded + (size_t)data_len;
     buf = malloc(total);
     if (!buf) {
-        tadd_errf(err, errlen, "%s: out of memory (%zu bytes)", path, total);
+        tadd_msgf(err, errlen, "%s: out of memory (%zu bytes)", path, total);
         goto cleanup;
     }
     st_store_le64(buf, (uint64_t)padded);

@@ -28,8 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "errbuf.h"
 #include "fsutil.h"
+#include "text.h"
 
 #define SWEEP_MAX_CONFIGS 10000
 #define SWEEP_MAX_DESCRIPTION 4096
@@ -119,7 +119,7 @@ static int sw_check_unique_keys(const cJSON *obj, const char *path,
         return 0;
     keys = malloc((size_t)n * sizeof(*keys));
     if (!keys) {
-        tadd_errf(err, errlen, "%s: out of memory", *path ? path : "sweep");
+        tadd_msgf(err, errlen, "%s: out of memory", *path ? path : "sweep");
         return -1;
     }
     n = 0;
@@ -135,7 +135,7 @@ static int sw_check_unique_keys(const cJSON *obj, const char *path,
             (dup < 0 || keys[i].index < keys[dup].index))
             dup = i;
     if (dup >= 0)
-        tadd_errf(err, errlen, "%s%s%s: given twice", path, *path ? "." : "",
+        tadd_msgf(err, errlen, "%s%s%s: given twice", path, *path ? "." : "",
                   keys[dup].name);
     free(keys);
     return dup >= 0 ? -1 : 0;
@@ -148,7 +148,7 @@ static int sw_get_name(const cJSON *v, const char *path, const char **out,
     char desc[96];
 
     if (!cJSON_IsString(v) || !tadd_sweep_name_is_valid(v->valuestring)) {
-        tadd_errf(err, errlen,
+        tadd_msgf(err, errlen,
                   "%s: must be a name of 1 to 64 characters from "
                   "[A-Za-z0-9._-], got %s", path,
                   sw_describe(v, desc, sizeof(desc)));
@@ -167,7 +167,7 @@ static int sw_get_int(const cJSON *v, double lo, double hi, const char *path,
     double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
 
     if (!isfinite(d) || d != floor(d) || d < lo || d > hi) {
-        tadd_errf(err, errlen, "%s: must be %s, got %s", path, what,
+        tadd_msgf(err, errlen, "%s: must be %s, got %s", path, what,
                   sw_describe(v, desc, sizeof(desc)));
         return -1;
     }
@@ -207,14 +207,14 @@ static int sw_parse_seeds(const cJSON *v, struct tadd_sweep *s, char *err,
                                errlen) != 0)
                     return -1;
             } else {
-                tadd_errf(err, errlen,
+                tadd_msgf(err, errlen,
                           "seeds.%s: unknown key (expected \"start\" and "
                           "\"count\")", it->string);
                 return -1;
             }
         }
         if ((double)start + (double)count - 1 > limit) {
-            tadd_errf(err, errlen,
+            tadd_msgf(err, errlen,
                       "seeds: start %lld + count %lld runs past 2^53 - 1",
                       (long long)start, (long long)count);
             return -1;
@@ -222,12 +222,12 @@ static int sw_parse_seeds(const cJSON *v, struct tadd_sweep *s, char *err,
     } else if (cJSON_IsArray(v)) {
         count = cJSON_GetArraySize(v);
         if (count < 1 || count > TADD_SWEEP_MAX_TRIALS) {
-            tadd_errf(err, errlen, "seeds: a list must hold 1 to %d seeds, "
+            tadd_msgf(err, errlen, "seeds: a list must hold 1 to %d seeds, "
                       "got %lld", TADD_SWEEP_MAX_TRIALS, (long long)count);
             return -1;
         }
     } else {
-        tadd_errf(err, errlen,
+        tadd_msgf(err, errlen,
                   "seeds: must be {\"start\": S, \"count\": N} or a list of "
                   "seeds, got %s", sw_describe(v, desc, sizeof(desc)));
         return -1;
@@ -235,7 +235,7 @@ static int sw_parse_seeds(const cJSON *v, struct tadd_sweep *s, char *err,
 
     s->seeds = malloc((size_t)count * sizeof(int64_t));
     if (!s->seeds) {
-        tadd_errf(err, errlen, "seeds: out of memory");
+        tadd_msgf(err, errlen, "seeds: out of memory");
         return -1;
     }
     s->n_seeds = (int)count;
@@ -258,7 +258,7 @@ static int sw_parse_seeds(const cJSON *v, struct tadd_sweep *s, char *err,
     {
         int64_t *sorted = malloc((size_t)count * sizeof(int64_t));
         if (!sorted) {
-            tadd_errf(err, errlen, "seeds: out of memory");
+            tadd_msgf(err, errlen, "seeds: out of memory");
             return -1;
         }
         memcpy(sorted, s->seeds, (size_t)count * sizeof(int64_t));
@@ -274,7 +274,7 @@ static int sw_parse_seeds(const cJSON *v, struct tadd_sweep *s, char *err,
                     else if (second < 0)
                         second = j;
                 }
-                tadd_errf(err, errlen, "seeds[%d]: %lld repeats seeds[%d]",
+                tadd_msgf(err, errlen, "seeds[%d]: %lld repeats seeds[%d]",
                           second, (long long)sorted[i], first);
                 free(sorted);
                 return -1;
@@ -297,7 +297,7 @@ static int sw_apply_variant(struct tadd_config *cfg, const cJSON *obj,
             continue;
         snprintf(p, sizeof(p), "%s.%s", path, it->string);
         if (!tadd_config_is_field(it->string)) {
-            tadd_errf(err, errlen, "%s: unknown field", p);
+            tadd_msgf(err, errlen, "%s: unknown field", p);
             return -1;
         }
         if (tadd_config_set_field(cfg, it->string, it, p, err, errlen) != 0)
@@ -319,7 +319,7 @@ static int sw_parse_variants(const cJSON *v, const struct tadd_config *base,
         /* No variants: one, named "default", of the base alone. */
         vars = calloc(1, sizeof(*vars));
         if (!vars) {
-            tadd_errf(err, errlen, "variants: out of memory");
+            tadd_msgf(err, errlen, "variants: out of memory");
             return -1;
         }
         vars[0].name = "default";
@@ -329,7 +329,7 @@ static int sw_parse_variants(const cJSON *v, const struct tadd_config *base,
         return 0;
     }
     if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) < 1) {
-        tadd_errf(err, errlen, "variants: must be a non-empty list of objects, "
+        tadd_msgf(err, errlen, "variants: must be a non-empty list of objects, "
                   "got %s", cJSON_IsArray(v) ? "an empty list"
                                           : sw_describe(v, desc,
                                                         sizeof(desc)));
@@ -337,20 +337,20 @@ static int sw_parse_variants(const cJSON *v, const struct tadd_config *base,
     }
     n = cJSON_GetArraySize(v);
     if (n > SWEEP_MAX_CONFIGS) {
-        tadd_errf(err, errlen, "variants: %d variants, more than %d", n,
+        tadd_msgf(err, errlen, "variants: %d variants, more than %d", n,
                   SWEEP_MAX_CONFIGS);
         return -1;
     }
     vars = calloc((size_t)n, sizeof(*vars));
     if (!vars) {
-        tadd_errf(err, errlen, "variants: out of memory");
+        tadd_msgf(err, errlen, "variants: out of memory");
         return -1;
     }
     cJSON_ArrayForEach(it, v) {
         const cJSON *name;
         snprintf(path, sizeof(path), "variants[%d]", i);
         if (!cJSON_IsObject(it)) {
-            tadd_errf(err, errlen, "%s: must be an object, got %s", path,
+            tadd_msgf(err, errlen, "%s: must be an object, got %s", path,
                       sw_describe(it, desc, sizeof(desc)));
             goto fail;
         }
@@ -358,7 +358,7 @@ static int sw_parse_variants(const cJSON *v, const struct tadd_config *base,
             goto fail;
         name = cJSON_GetObjectItemCaseSensitive(it, "name");
         if (!name) {
-            tadd_errf(err, errlen, "%s.name: missing", path);
+            tadd_msgf(err, errlen, "%s.name: missing", path);
             goto fail;
         }
         snprintf(path, sizeof(path), "variants[%d].name", i);
@@ -366,7 +366,7 @@ static int sw_parse_variants(const cJSON *v, const struct tadd_config *base,
             goto fail;
         for (int j = 0; j < i; j++) {
             if (strcmp(vars[j].name, vars[i].name) == 0) {
-                tadd_errf(err, errlen,
+                tadd_msgf(err, errlen,
                           "%s: \"%s\" is also the name of variants[%d]", path,
                           vars[i].name, j);
                 goto fail;
@@ -408,7 +408,7 @@ static int sw_parse_grid(const cJSON *g, struct sweep_axis **out, int *n_out,
     if (!g)
         return 0;
     if (!cJSON_IsObject(g)) {
-        tadd_errf(err, errlen, "grid: must be an object of field -> list of "
+        tadd_msgf(err, errlen, "grid: must be an object of field -> list of "
                   "values, got %s", sw_describe(g, desc, sizeof(desc)));
         return -1;
     }
@@ -418,7 +418,7 @@ static int sw_parse_grid(const cJSON *g, struct sweep_axis **out, int *n_out,
         n++;
     axes = calloc((size_t)n + 1, sizeof(*axes));
     if (!axes) {
-        tadd_errf(err, errlen, "grid: out of memory");
+        tadd_msgf(err, errlen, "grid: out of memory");
         return -1;
     }
     cJSON_ArrayForEach(it, g) {
@@ -428,11 +428,11 @@ static int sw_parse_grid(const cJSON *g, struct sweep_axis **out, int *n_out,
         a->key = it->string;
         a->values = it;
         if (!tadd_config_is_field(it->string)) {
-            tadd_errf(err, errlen, "grid.%s: unknown field", it->string);
+            tadd_msgf(err, errlen, "grid.%s: unknown field", it->string);
             goto fail;
         }
         if (!cJSON_IsArray(it) || cJSON_GetArraySize(it) < 1) {
-            tadd_errf(err, errlen,
+            tadd_msgf(err, errlen,
                       "grid.%s: must be a non-empty list of values, got %s",
                       it->string, cJSON_IsArray(it) ? "an empty list"
                                                  : sw_describe(it, desc,
@@ -441,14 +441,14 @@ static int sw_parse_grid(const cJSON *g, struct sweep_axis **out, int *n_out,
         }
         a->n = cJSON_GetArraySize(it);
         if (a->n > SWEEP_MAX_CONFIGS) {
-            tadd_errf(err, errlen, "grid.%s: %d values, more than %d",
+            tadd_msgf(err, errlen, "grid.%s: %d values, more than %d",
                       it->string, a->n, SWEEP_MAX_CONFIGS);
             goto fail;
         }
         a->text = calloc((size_t)a->n, sizeof(*a->text));
         k++;
         if (!a->text) {
-            tadd_errf(err, errlen, "grid: out of memory");
+            tadd_msgf(err, errlen, "grid: out of memory");
             goto fail;
         }
         cJSON_ArrayForEach(val, it) {
@@ -460,14 +460,14 @@ static int sw_parse_grid(const cJSON *g, struct sweep_axis **out, int *n_out,
                 goto fail;
             if (tadd_config_field_text(&scratch, it->string, a->text[i],
                                        sizeof(a->text[i])) != 0) {
-                tadd_errf(err, errlen, "%s: value too long for a config name",
+                tadd_msgf(err, errlen, "%s: value too long for a config name",
                           path);
                 goto fail;
             }
             /* Equal values would give two configs of the same name. */
             for (int j = 0; j < i; j++) {
                 if (strcmp(a->text[j], a->text[i]) == 0) {
-                    tadd_errf(err, errlen, "%s: %s repeats grid.%s[%d]", path,
+                    tadd_msgf(err, errlen, "%s: %s repeats grid.%s[%d]", path,
                               a->text[i], it->string, j);
                     goto fail;
                 }
@@ -502,7 +502,7 @@ static int sw_expand(struct tadd_sweep *s, const struct sweep_variant *vars,
     const struct tadd_sweep_config **order = NULL;
 
     if (n_axes > 64) {
-        tadd_errf(err, errlen, "grid: %d keys, more than 64", n_axes);
+        tadd_msgf(err, errlen, "grid: %d keys, more than 64", n_axes);
         return -1;
     }
     for (int k = 0; k < n_axes; k++)
@@ -510,7 +510,7 @@ static int sw_expand(struct tadd_sweep *s, const struct sweep_variant *vars,
     trials = points * n_vars * s->n_seeds;
     if (points * n_vars > SWEEP_MAX_CONFIGS ||
         trials > TADD_SWEEP_MAX_TRIALS) {
-        tadd_errf(err, errlen,
+        tadd_msgf(err, errlen,
                   "sweep expands to %.0f configs x %d seeds = %.0f trials, "
                   "more than the limit of %d configs and %d trials",
                   points * n_vars, s->n_seeds, trials, SWEEP_MAX_CONFIGS,
@@ -520,7 +520,7 @@ static int sw_expand(struct tadd_sweep *s, const struct sweep_variant *vars,
     n_points = (int)points;
     s->configs = calloc((size_t)(n_points * n_vars), sizeof(*s->configs));
     if (!s->configs) {
-        tadd_errf(err, errlen, "sweep: out of memory");
+        tadd_msgf(err, errlen, "sweep: out of memory");
         return -1;
     }
     for (int v = 0; v < n_vars; v++) {
@@ -552,14 +552,14 @@ static int sw_expand(struct tadd_sweep *s, const struct sweep_variant *vars,
                 over = len >= sizeof(sc->name);
             }
             if (over || !tadd_name_is_safe(sc->name)) {
-                tadd_errf(err, errlen,
+                tadd_msgf(err, errlen,
                           "config %.*s...: name longer than %d characters "
                           "(shorten the variant name or the grid)", 64,
                           sc->name, TADD_CONFIG_NAME_MAX);
                 return -1;
             }
             if (tadd_config_validate(&sc->cfg, verr, sizeof(verr)) != 0) {
-                tadd_errf(err, errlen, "config %s: %s", sc->name, verr);
+                tadd_msgf(err, errlen, "config %s: %s", sc->name, verr);
                 return -1;
             }
             c++;
@@ -577,7 +577,7 @@ static int sw_expand(struct tadd_sweep *s, const struct sweep_variant *vars,
      * names; a sorted pass checks it rather than trusting it. */
     order = malloc((size_t)c * sizeof(*order));
     if (!order) {
-        tadd_errf(err, errlen, "sweep: out of memory");
+        tadd_msgf(err, errlen, "sweep: out of memory");
         return -1;
     }
     for (int i = 0; i < c; i++)
@@ -585,7 +585,7 @@ static int sw_expand(struct tadd_sweep *s, const struct sweep_variant *vars,
     qsort(order, (size_t)c, sizeof(*order), sw_name_cmp);
     for (int i = 1; i < c; i++) {
         if (strcmp(order[i]->name, order[i - 1]->name) == 0) {
-            tadd_errf(err, errlen, "config %s: produced twice", order[i]->name);
+            tadd_msgf(err, errlen, "config %s: produced twice", order[i]->name);
             free(order);
             return -1;
         }
@@ -616,33 +616,33 @@ static int sw_parse_baseline(const cJSON *v, struct tadd_sweep *s,
                     return -1;
             } else if (strcmp(it->string, "config") == 0) {
                 if (!cJSON_IsString(it)) {
-                    tadd_errf(err, errlen,
+                    tadd_msgf(err, errlen,
                               "baseline.config: must be a config name, got %s",
                               sw_describe(it, desc, sizeof(desc)));
                     return -1;
                 }
                 config = it->valuestring;
             } else {
-                tadd_errf(err, errlen,
+                tadd_msgf(err, errlen,
                           "baseline.%s: unknown key (expected \"sweep\" and "
                           "\"config\")", it->string);
                 return -1;
             }
         }
         if (!sweep || !config) {
-            tadd_errf(err, errlen, "baseline.%s: missing",
+            tadd_msgf(err, errlen, "baseline.%s: missing",
                       !sweep ? "sweep" : "config");
             return -1;
         }
     } else {
-        tadd_errf(err, errlen,
+        tadd_msgf(err, errlen,
                   "baseline: must be a config name or {\"sweep\": NAME, "
                   "\"config\": CONFIG}, got %s",
                   sw_describe(v, desc, sizeof(desc)));
         return -1;
     }
     if (!tadd_name_is_safe(config)) {
-        tadd_errf(err, errlen, "baseline%s: %s is not a valid config name",
+        tadd_msgf(err, errlen, "baseline%s: %s is not a valid config name",
                   cJSON_IsObject(v) ? ".config" : "",
                   sw_describe(cJSON_IsObject(v)
                                ? cJSON_GetObjectItemCaseSensitive(v, "config")
@@ -651,7 +651,7 @@ static int sw_parse_baseline(const cJSON *v, struct tadd_sweep *s,
         return -1;
     }
     if (strcmp(sweep, s->name) == 0 && tadd_sweep_find_config(s, config) < 0) {
-        tadd_errf(err, errlen,
+        tadd_msgf(err, errlen,
                   "baseline%s: no config named \"%s\" in this sweep (its first "
                   "config is \"%s\")", cJSON_IsObject(v) ? ".config" : "",
                   config, s->n_configs > 0 ? s->configs[0].name : "");
@@ -721,7 +721,7 @@ int tadd_sweep_from_json(const cJSON *root, struct tadd_sweep *out,
     memset(&s, 0, sizeof(s));
     memset(out, 0, sizeof(*out));
     if (!cJSON_IsObject(root)) {
-        tadd_errf(err, errlen, "sweep: must be a JSON object, got %s",
+        tadd_msgf(err, errlen, "sweep: must be a JSON object, got %s",
                   sw_describe(root, desc, sizeof(desc)));
         return -1;
     }
@@ -733,7 +733,7 @@ int tadd_sweep_from_json(const cJSON *root, struct tadd_sweep *out,
                strcmp(sw_top_keys[k], it->string) != 0)
             k++;
         if (k == sizeof(sw_top_keys) / sizeof(sw_top_keys[0])) {
-            tadd_errf(err, errlen, "%s: unknown key%s", it->string,
+            tadd_msgf(err, errlen, "%s: unknown key%s", it->string,
                       tadd_config_is_field(it->string)
                        ? " (config fields go in \"base\" or a variant)"
                        : "");
@@ -743,7 +743,7 @@ int tadd_sweep_from_json(const cJSON *root, struct tadd_sweep *out,
 
     v = cJSON_GetObjectItemCaseSensitive(root, "name");
     if (!v) {
-        tadd_errf(err, errlen, "name: missing");
+        tadd_msgf(err, errlen, "name: missing");
         goto cleanup;
     }
     if (sw_get_name(v, "name", &name, err, errlen) != 0)
@@ -753,7 +753,7 @@ int tadd_sweep_from_json(const cJSON *root, struct tadd_sweep *out,
     v = cJSON_GetObjectItemCaseSensitive(root, "description");
     if (v && (!cJSON_IsString(v) ||
               strlen(v->valuestring) > SWEEP_MAX_DESCRIPTION)) {
-        tadd_errf(err, errlen, "description: must be a string of at most %d "
+        tadd_msgf(err, errlen, "description: must be a string of at most %d "
                   "bytes, got %s", SWEEP_MAX_DESCRIPTION,
                   cJSON_IsString(v) ? "a longer one"
                                  : sw_describe(v, desc, sizeof(desc)));
@@ -762,12 +762,12 @@ int tadd_sweep_from_json(const cJSON *root, struct tadd_sweep *out,
     /* The description goes into the database and into JSON replies,
      * which must stay valid UTF-8. */
     if (v && !sw_utf8_valid(v->valuestring)) {
-        tadd_errf(err, errlen, "description: not valid UTF-8");
+        tadd_msgf(err, errlen, "description: not valid UTF-8");
         goto cleanup;
     }
     s.description = strdup(v ? v->valuestring : "");
     if (!s.description) {
-        tadd_errf(err, errlen, "description: out of memory");
+        tadd_msgf(err, errlen, "description: out of memory");
         goto cleanup;
     }
 
@@ -776,7 +776,7 @@ int tadd_sweep_from_json(const cJSON *root, struct tadd_sweep *out,
     if (v) {
         if (!cJSON_IsNumber(v) || !(v->valuedouble > 0) ||
             !(v->valuedouble <= 1)) {
-            tadd_errf(err, errlen,
+            tadd_msgf(err, errlen,
                       "success_threshold: must be a number in (0, 1], got %s",
                       sw_describe(v, desc, sizeof(desc)));
             goto cleanup;
@@ -873,11 +873,11 @@ int tadd_sweep_parse(const char *text, size_t len, struct tadd_sweep *out,
 
     memset(out, 0, sizeof(*out));
     if (!text) {
-        tadd_errf(err, errlen, "sweep: no text");
+        tadd_msgf(err, errlen, "sweep: no text");
         return -1;
     }
     if (sw_has_nul_escape(text, len)) {
-        tadd_errf(err, errlen, "JSON text holds the escape \\u0000, which no "
+        tadd_msgf(err, errlen, "JSON text holds the escape \\u0000, which no "
                   "sweep field accepts");
         return -1;
     }
@@ -885,14 +885,14 @@ int tadd_sweep_parse(const char *text, size_t len, struct tadd_sweep *out,
     if (!root) {
         size_t pos = end && end >= text ? (size_t)(end - text) : 0;
         sw_line_col(text, pos < len ? pos : len, &line, &col);
-        tadd_errf(err, errlen, "JSON syntax error at line %d, column %d", line,
+        tadd_msgf(err, errlen, "JSON syntax error at line %d, column %d", line,
                   col);
         return -1;
     }
     for (; end < text + len; end++) {
         if (*end != ' ' && *end != '\t' && *end != '\n' && *end != '\r') {
             sw_line_col(text, (size_t)(end - text), &line, &col);
-            tadd_errf(err, errlen,
+            tadd_msgf(err, errlen,
                       "JSON syntax error at line %d, column %d: text after the "
                       "sweep object", line, col);
             cJSON_Delete(root);
@@ -918,7 +918,7 @@ int tadd_sweep_load(const char *path, struct tadd_sweep *out, char *err,
         return -1;
     rc = tadd_sweep_parse(text, len, out, inner, sizeof(inner));
     if (rc != 0)
-        tadd_errf(err, errlen, "%s: %s", path, inner);
+        tadd_msgf(err, errlen, "%s: %s", path, inner);
     free(text);
     return rc;
 }

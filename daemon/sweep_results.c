@@ -101,15 +101,20 @@ static long sr_col_long(sqlite3_stmt *st, int col, long dflt)
  * the sweep's config order then by seed. The first success step of a
  * trial that has not reported one is its first evaluation above the
  * threshold; the seconds per step those of its pack's last evaluation.
+ * A done trial is never looked up in its metrics rows: its first
+ * success came with its worker's end event, and scanning the rows of
+ * every unsuccessful done trial made large sweeps slow.
  */
 #define SR_ROWS_SQL                                                         \
     "SELECT c.name, t.seed, COALESCE(t.params, c.params), t.state, "        \
     "t.best_val_exact, t.best_step, "                                       \
     "COALESCE(t.success, t.best_val_exact > ?1, 0), "                       \
-    "CASE WHEN t.first_success_step >= 0 THEN t.first_success_step ELSE "   \
+    "CASE WHEN t.first_success_step >= 0 OR t.state = 'done' "            \
+    "THEN t.first_success_step ELSE "                                       \
     "(SELECT MIN(m.step) FROM metrics m WHERE m.trial_id = t.id AND "       \
     "m.val_exact > ?1) END, "                                               \
-    "CASE WHEN t.first_success_elapsed >= 0 THEN t.first_success_elapsed "  \
+    "CASE WHEN t.first_success_elapsed >= 0 OR t.state = 'done' "         \
+    "THEN t.first_success_elapsed "                                         \
     "ELSE (SELECT m.elapsed_sec FROM metrics m WHERE m.trial_id = t.id "    \
     "AND m.val_exact > ?1 ORDER BY m.step LIMIT 1) END, "                   \
     "(SELECT m.elapsed_sec / m.step FROM metrics m WHERE m.trial_id = t.id "\

@@ -1,5 +1,5 @@
 /*
- * Bounded formatting for the daemon's messages and paths.
+ * Bounded formatting of messages (errors in caller buffers) and paths.
  */
 #ifndef TADD_TEXT_H
 #define TADD_TEXT_H
