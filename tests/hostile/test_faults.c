@@ -645,6 +645,8 @@ int main(int argc, char **argv)
     }
     if (check_failures)
         fprintf(stderr, "replay with --seed %u\n", seed);
-    th_cleanup(&t, check_failures);
+    /* The disk-full test fails on purpose until fixed: keep no folder
+     * of its behind at every run. */
+    th_cleanup(&t, strcmp(mode, "disk-full") == 0 ? 0 : check_failures);
     CHECK_DONE();
 }

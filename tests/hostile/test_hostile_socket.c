@@ -493,6 +493,8 @@ int main(int argc, char **argv)
     free(doc);
     if (check_failures)
         th_dump_log(&t);
-    th_cleanup(&t, check_failures);
+    /* The known cases fail on purpose until fixed: keep no folder of
+     * theirs behind at every run. */
+    th_cleanup(&t, known_only ? 0 : check_failures);
     CHECK_DONE();
 }
