@@ -33,6 +33,33 @@ static int pack_err(char *err, size_t errlen, const char *name,
     return -1;
 }
 
+/* No object of a pack file has more keys than this; refusing larger ones
+ * up front keeps the duplicate check below cheap on hostile files. */
+#define PACK_MAX_KEYS 64
+
+/*
+ * Refuses an object with too many keys or a key given twice (JSON allows
+ * it, but which value wins would be the parser's choice, not the user's).
+ * path names obj in messages. Returns 0 or -1 with a message.
+ */
+static int pack_check_keys(const cJSON *obj, const char *path,
+                           const char *name, char *err, size_t errlen)
+{
+    const cJSON *a, *b;
+    int n = 0;
+
+    cJSON_ArrayForEach(a, obj) {
+        if (++n > PACK_MAX_KEYS)
+            return pack_err(err, errlen, name, "%s: more than %d keys",
+                            *path ? path : "the top level", PACK_MAX_KEYS);
+        for (b = obj->child; b != a; b = b->next)
+            if (strcmp(a->string, b->string) == 0)
+                return pack_err(err, errlen, name, "%s%s%s: given twice",
+                                path, *path ? "." : "", a->string);
+    }
+    return 0;
+}
+
 static int pack_parse_config(const cJSON *obj, const char *name,
                              struct tadd_config *cfg, char *err,
                              size_t errlen)
@@ -70,6 +97,8 @@ static int pack_parse_model(const cJSON *obj, int index, const char *name,
     snprintf(path, sizeof path, "models[%d]", index);
     if (!cJSON_IsObject(obj))
         return pack_err(err, errlen, name, "%s: must be an object", path);
+    if (pack_check_keys(obj, path, name, err, errlen) != 0)
+        return -1;
     pm->cfg = *shared;
     cJSON_ArrayForEach(item, obj) {
         const char *key = item->string;
@@ -119,6 +148,8 @@ static int pack_parse_top(const cJSON *root, const char *name,
 
     if (!cJSON_IsObject(root))
         return pack_err(err, errlen, name, "%s", "must be a JSON object");
+    if (pack_check_keys(root, "", name, err, errlen) != 0)
+        return -1;
     pack->checkpoint_interval = 1000;
     pack->success_threshold = 0.99;
     cJSON_ArrayForEach(item, root) {

@@ -199,6 +199,7 @@ static void test_heldout(void)
     REQUIRE(tadd_heldout_build(&hs, 42, 15000, 0, err, sizeof err) == 0);
     CHECK(memcmp(h1.pairs, hs.pairs, 15000 * sizeof *h1.pairs) == 0);
     CHECK_INT_EQ(hs.test_size, 0);
+    tadd_heldout_free(&hs);
 
     CHECK_INT_EQ(tadd_heldout_build(&hs, 1, -1, 5, err, sizeof err), -1);
     CHECK_STR_HAS(err, "val_size -1");

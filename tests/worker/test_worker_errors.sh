@@ -42,6 +42,10 @@ expect_refused badtype '{"config": {"d_model": "eight"}, "models": [{"seed": 1, 
     "config.d_model"
 expect_refused heads '{"config": {"d_model": 8, "n_head": 3}, "models": [{"seed": 1, '"${d/NAME/heads}"'}]}' \
     "n_head"
+expect_refused twice '{"state": "a", "state": "b", "models": [{"seed": 1, '"${d/NAME/twice}"'}]}' \
+    "state: given twice"
+expect_refused twice_model '{"models": [{"seed": 1, "seed": 2, '"${d/NAME/twice_model}"'}]}' \
+    "models[0].seed: given twice"
 expect_refused badinterval '{"checkpoint_interval": 0, "models": [{"seed": 1, '"${d/NAME/badinterval}"'}]}' \
     "checkpoint_interval"
 
