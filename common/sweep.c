@@ -13,8 +13,10 @@
  *   seeds              {"start", "count"} (start >= 0, default 42; count
  *                      >= 1, default 8) or a non-empty list of distinct
  *                      integers; every seed in [0, 2^53)
- *   baseline           a config name of this sweep, or {"sweep": NAME,
- *                      "config": CONFIG} naming another sweep's config
+ *   baseline           a config name of this sweep, else a variant name
+ *                      of it (each config against that variant's config
+ *                      at its grid point), or {"sweep": NAME, "config":
+ *                      CONFIG} naming another sweep's config
  *   success_threshold  a number in (0, 1]
  *   priority           an integer in -10^6..10^6
  *
@@ -29,6 +31,7 @@
 #include <string.h>
 
 #include "fsutil.h"
+#include "jsonkeys.h"
 #include "text.h"
 
 #define SWEEP_MAX_CONFIGS 10000
@@ -88,59 +91,6 @@ int tadd_sweep_name_is_valid(const char *name)
     return n > 0 && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
 }
 
-struct sw_key {
-    const char *name;
-    int index; /* position in the object */
-};
-
-static int sw_key_cmp(const void *a, const void *b)
-{
-    const struct sw_key *x = a, *y = b;
-    int c = strcmp(x->name, y->name);
-
-    return c ? c : (x->index > y->index) - (x->index < y->index);
-}
-
-/*
- * Refuses a key that appears twice in obj (cJSON keeps both), naming the
- * first key in the file's order that repeats an earlier one. The keys are
- * sorted rather than compared pairwise: a 1 MiB file can hold 90,000 keys
- * in one object, and the pairwise check took 40 s to refuse it.
- */
-static int sw_check_unique_keys(const cJSON *obj, const char *path,
-                                char *err, size_t errlen)
-{
-    struct sw_key *keys;
-    int n = 0, dup = -1;
-
-    for (const cJSON *a = obj->child; a; a = a->next)
-        n++;
-    if (n < 2)
-        return 0;
-    keys = malloc((size_t)n * sizeof(*keys));
-    if (!keys) {
-        tadd_msgf(err, errlen, "%s: out of memory", *path ? path : "sweep");
-        return -1;
-    }
-    n = 0;
-    for (const cJSON *a = obj->child; a; a = a->next, n++) {
-        keys[n].name = a->string;
-        keys[n].index = n;
-    }
-    qsort(keys, (size_t)n, sizeof(*keys), sw_key_cmp);
-    /* Equal keys sort by position, so each later copy follows an earlier
-     * one; the smallest such position is the first repeat. */
-    for (int i = 1; i < n; i++)
-        if (strcmp(keys[i].name, keys[i - 1].name) == 0 &&
-            (dup < 0 || keys[i].index < keys[dup].index))
-            dup = i;
-    if (dup >= 0)
-        tadd_msgf(err, errlen, "%s%s%s: given twice", path, *path ? "." : "",
-                  keys[dup].name);
-    free(keys);
-    return dup >= 0 ? -1 : 0;
-}
-
 /* A name value: a string that is a valid sweep or variant name. */
 static int sw_get_name(const cJSON *v, const char *path, const char **out,
                        char *err, size_t errlen)
@@ -193,7 +143,7 @@ static int sw_parse_seeds(const cJSON *v, struct tadd_sweep *s, char *err,
     if (!v) {
         /* The default: seeds 42..49. */
     } else if (cJSON_IsObject(v)) {
-        if (sw_check_unique_keys(v, "seeds", err, errlen) != 0)
+        if (tadd_json_check_unique_keys(v, "seeds", err, errlen) != 0)
             return -1;
         cJSON_ArrayForEach(it, v) {
             if (strcmp(it->string, "start") == 0) {
@@ -354,7 +304,7 @@ static int sw_parse_variants(const cJSON *v, const struct tadd_config *base,
                       sw_describe(it, desc, sizeof(desc)));
             goto fail;
         }
-        if (sw_check_unique_keys(it, path, err, errlen) != 0)
+        if (tadd_json_check_unique_keys(it, path, err, errlen) != 0)
             goto fail;
         name = cJSON_GetObjectItemCaseSensitive(it, "name");
         if (!name) {
@@ -412,7 +362,7 @@ static int sw_parse_grid(const cJSON *g, struct sweep_axis **out, int *n_out,
                   "values, got %s", sw_describe(g, desc, sizeof(desc)));
         return -1;
     }
-    if (sw_check_unique_keys(g, "grid", err, errlen) != 0)
+    if (tadd_json_check_unique_keys(g, "grid", err, errlen) != 0)
         return -1;
     cJSON_ArrayForEach(it, g)
         n++;
@@ -594,7 +544,25 @@ static int sw_expand(struct tadd_sweep *s, const struct sweep_variant *vars,
     return 0;
 }
 
+/* 1 when name is one of the n variants (the one "default" without). */
+static int sw_is_variant(const struct sweep_variant *vars, int n,
+                         const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(vars[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
+/*
+ * The baseline. A string names a config of this sweep or, when no config
+ * has that name, a variant of it: each config is then judged against the
+ * baseline variant's config at its own grid point. A config name wins
+ * because without a grid a variant's only config carries its name, and
+ * the two readings agree. The object form names a config only.
+ */
 static int sw_parse_baseline(const cJSON *v, struct tadd_sweep *s,
+                             const struct sweep_variant *vars, int n_vars,
                              char *err, size_t errlen)
 {
     char desc[96];
@@ -607,7 +575,7 @@ static int sw_parse_baseline(const cJSON *v, struct tadd_sweep *s,
         sweep = s->name;
         config = v->valuestring;
     } else if (cJSON_IsObject(v)) {
-        if (sw_check_unique_keys(v, "baseline", err, errlen) != 0)
+        if (tadd_json_check_unique_keys(v, "baseline", err, errlen) != 0)
             return -1;
         cJSON_ArrayForEach(it, v) {
             if (strcmp(it->string, "sweep") == 0) {
@@ -651,11 +619,23 @@ static int sw_parse_baseline(const cJSON *v, struct tadd_sweep *s,
         return -1;
     }
     if (strcmp(sweep, s->name) == 0 && tadd_sweep_find_config(s, config) < 0) {
-        tadd_msgf(err, errlen,
-                  "baseline%s: no config named \"%s\" in this sweep (its first "
-                  "config is \"%s\")", cJSON_IsObject(v) ? ".config" : "",
-                  config, s->n_configs > 0 ? s->configs[0].name : "");
-        return -1;
+        if (cJSON_IsString(v) && sw_is_variant(vars, n_vars, config)) {
+            s->baseline_is_variant = 1;
+        } else if (cJSON_IsString(v)) {
+            tadd_msgf(err, errlen,
+                      "baseline: no config named \"%s\" in this sweep and "
+                      "no variant of that name (its first config is "
+                      "\"%s\", its first variant \"%s\")", config,
+                      s->n_configs > 0 ? s->configs[0].name : "",
+                      n_vars > 0 ? vars[0].name : "");
+            return -1;
+        } else {
+            tadd_msgf(err, errlen,
+                      "baseline.config: no config named \"%s\" in this "
+                      "sweep (its first config is \"%s\")", config,
+                      s->n_configs > 0 ? s->configs[0].name : "");
+            return -1;
+        }
     }
     snprintf(s->baseline_sweep, sizeof(s->baseline_sweep), "%s", sweep);
     snprintf(s->baseline_config, sizeof(s->baseline_config), "%s", config);
@@ -725,7 +705,7 @@ int tadd_sweep_from_json(const cJSON *root, struct tadd_sweep *out,
                   sw_describe(root, desc, sizeof(desc)));
         return -1;
     }
-    if (sw_check_unique_keys(root, "", err, errlen) != 0)
+    if (tadd_json_check_unique_keys(root, "", err, errlen) != 0)
         return -1;
     cJSON_ArrayForEach(it, root) {
         size_t k = 0;
@@ -811,7 +791,7 @@ int tadd_sweep_from_json(const cJSON *root, struct tadd_sweep *out,
     if (sw_expand(&s, vars, n_vars, axes, n_axes, err, errlen) != 0)
         goto cleanup;
     if (sw_parse_baseline(cJSON_GetObjectItemCaseSensitive(root, "baseline"),
-                          &s, err, errlen) != 0)
+                          &s, vars, n_vars, err, errlen) != 0)
         goto cleanup;
 
     *out = s;
@@ -951,6 +931,25 @@ int tadd_sweep_find_config(const struct tadd_sweep *s, const char *name)
 int tadd_sweep_baseline_is_local(const struct tadd_sweep *s)
 {
     return s->baseline_config[0] && strcmp(s->baseline_sweep, s->name) == 0;
+}
+
+int tadd_sweep_baseline_of(const struct tadd_sweep *s, int i)
+{
+    char name[TADD_CONFIG_NAME_MAX + 1];
+    const struct tadd_sweep_config *c;
+    int len;
+
+    if (i < 0 || i >= s->n_configs || !tadd_sweep_baseline_is_local(s))
+        return -1;
+    if (!s->baseline_is_variant)
+        return tadd_sweep_find_config(s, s->baseline_config);
+    /* Same grid point: the same name after the variant's. */
+    c = &s->configs[i];
+    len = snprintf(name, sizeof(name), "%s%s", s->baseline_config,
+                   c->name + strlen(c->variant));
+    if (len < 0 || (size_t)len >= sizeof(name))
+        return -1;
+    return tadd_sweep_find_config(s, name);
 }
 
 char *tadd_config_canonical_json(const struct tadd_config *cfg)

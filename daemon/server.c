@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "jsonkeys.h"
 #include "log.h"
 #include "text.h"
 
@@ -214,6 +215,52 @@ static void conn_dispatch(struct tadd_conn *c, cJSON *req)
         s->cb.on_request(s->ctx, c, req);
 }
 
+/*
+ * Parses one request line of n bytes (no newline). A line must be exactly
+ * one JSON object with each key once: cJSON stops at the end of the first
+ * value and keeps repeated keys, so a line "ping NUL shutdown", "ping
+ * trailing words" or {"cmd": "ping", "cmd": "shutdown"} would otherwise be
+ * answered as a ping here and read differently by another program. Returns
+ * the object, or NULL with why set to what is wrong (why is empty when
+ * the line is not JSON at all, which conn_dispatch names).
+ */
+static cJSON *conn_parse(const char *line, size_t n, char *why,
+                         size_t whylen)
+{
+    const char *nul = memchr(line, '\0', n);
+    const char *end = NULL;
+    cJSON *req;
+
+    why[0] = '\0';
+    req = cJSON_ParseWithLengthOpts(line, n, &end, 0);
+    if (!req)
+        return NULL;
+    /* cJSON passes a raw NUL inside a string (which then ends there) as
+     * well as stopping at one after the object: refuse both. */
+    if (nul) {
+        tadd_msgf(why, whylen, "the request holds a NUL byte at byte %zu",
+                  (size_t)(nul - line) + 1);
+        cJSON_Delete(req);
+        return NULL;
+    }
+    while (end < line + n && (*end == ' ' || *end == '\t' || *end == '\r'))
+        end++;
+    if (end != line + n) {
+        tadd_msgf(why, whylen,
+                  "text after the request object at byte %zu: a line holds "
+                  "one JSON object",
+                  (size_t)(end - line) + 1);
+        cJSON_Delete(req);
+        return NULL;
+    }
+    if (cJSON_IsObject(req) &&
+        tadd_json_check_unique_keys(req, "", why, whylen) != 0) {
+        cJSON_Delete(req);
+        return NULL;
+    }
+    return req;
+}
+
 static void conn_too_large(struct tadd_conn *c)
 {
     c->busy = 1;
@@ -237,6 +284,7 @@ static void conn_process(struct tadd_conn *c)
     c->processing = 1;
     while (!c->busy && !c->closing && !c->close_after) {
         char *nl = memchr(c->buf, '\n', c->len);
+        char why[160];
         size_t n;
         cJSON *req;
 
@@ -252,12 +300,17 @@ static void conn_process(struct tadd_conn *c)
         }
         while (n > 0 && (c->buf[n - 1] == '\r' || c->buf[n - 1] == ' '))
             n--;
-        req = n > 0 ? cJSON_ParseWithLength(c->buf, n) : NULL;
+        req = n > 0 ? conn_parse(c->buf, n, why, sizeof(why)) : NULL;
         memmove(c->buf, nl + 1, c->len - (size_t)(nl - c->buf) - 1);
         c->len -= (size_t)(nl - c->buf) + 1;
         if (n == 0)
             continue;
-        conn_dispatch(c, req);
+        if (req || !why[0])
+            conn_dispatch(c, req);
+        else {
+            c->busy = 1;
+            tadd_conn_reply_error(c, "bad_request", "%s", why);
+        }
         cJSON_Delete(req);
     }
     c->processing = 0;
