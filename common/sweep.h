@@ -55,9 +55,18 @@ struct tadd_sweep {
      * name when the baseline is a config of this sweep (then it exists in
      * configs), or another sweep's name: whether that one exists is for
      * the caller to check against its queue.
+     *
+     * When the file's "baseline" string names no config but a variant of
+     * this sweep (SPEC section 5's example: "baseline": "baseline" with a
+     * grid), baseline_is_variant is 1 and baseline_config holds the
+     * variant's name: each config is judged against that variant's config
+     * at the same grid point (no_fixed_mlp.batch_size=384.lr=0.0135
+     * against baseline.batch_size=384.lr=0.0135), see
+     * tadd_sweep_baseline_of. A config name wins over a variant name.
      */
     char baseline_sweep[TADD_SWEEP_NAME_MAX + 1];
     char baseline_config[TADD_CONFIG_NAME_MAX + 1];
+    int baseline_is_variant;
 };
 
 /*
@@ -90,8 +99,17 @@ long tadd_sweep_n_trials(const struct tadd_sweep *s);
 /* Index of the config of that name, or -1. */
 int tadd_sweep_find_config(const struct tadd_sweep *s, const char *name);
 
-/* 1 when the sweep has a baseline and it is one of its own configs. */
+/* 1 when the sweep has a baseline and it is one of its own configs or
+ * variants. */
 int tadd_sweep_baseline_is_local(const struct tadd_sweep *s);
+
+/*
+ * Index of the config that config i is judged against: the baseline
+ * config, or with a variant baseline that variant's config at config i's
+ * grid point (i itself for the variant's own configs). -1 without a
+ * baseline in this sweep, or for an i out of range.
+ */
+int tadd_sweep_baseline_of(const struct tadd_sweep *s, int i);
 
 /* 1 when name matches [A-Za-z0-9._-]{1,64} (sweep and variant names). */
 int tadd_sweep_name_is_valid(const char *name);

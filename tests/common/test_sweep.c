@@ -131,6 +131,88 @@ static void test_spec_example(void)
     CHECK(s.configs == NULL);
 }
 
+/*
+ * The example exactly as SPEC section 5 writes it: "baseline" names the
+ * variant, and each config is judged against the baseline variant's
+ * config at its own grid point.
+ */
+static void test_variant_baseline(void)
+{
+    static const char *as_written =
+        "{ 'name': 'bs_lr_grid',"
+        "  'description': 'batch x lr around the baseline',"
+        "  'base': { 'lr': 0.015 },"
+        "  'variants': [ { 'name': 'baseline' },"
+        "                { 'name': 'no_fixed_mlp',"
+        "                  'fixed_full_rank_mlp': false } ],"
+        "  'grid': { 'batch_size': [384, 512],"
+        "            'lr': [0.0135, 0.015, 0.0165] },"
+        "  'seeds': { 'start': 42, 'count': 8 },"
+        "  'baseline': 'baseline',"
+        "  'success_threshold': 0.99,"
+        "  'priority': 0 }";
+    struct tadd_sweep s;
+
+    expect_good(as_written, &s);
+    CHECK_INT_EQ(s.n_configs, 12);
+    CHECK_INT_EQ(tadd_sweep_n_trials(&s), 96);
+    CHECK(tadd_sweep_baseline_is_local(&s));
+    CHECK_INT_EQ(s.baseline_is_variant, 1);
+    CHECK_STR_EQ(s.baseline_sweep, "bs_lr_grid");
+    CHECK_STR_EQ(s.baseline_config, "baseline");
+    for (int i = 0; i < s.n_configs; i++) {
+        /* Configs 0..5 are the baseline variant's, 6..11 the other's at
+         * the same grid points in the same order. */
+        int b = tadd_sweep_baseline_of(&s, i);
+        CHECK_INT_EQ(b, i % 6);
+        if (b >= 0)
+            CHECK_STR_EQ(s.configs[b].name + strlen("baseline"),
+                         s.configs[i].name + strlen(s.configs[i].variant));
+    }
+    CHECK_STR_EQ(s.configs[tadd_sweep_baseline_of(&s, 7)].name,
+                 "baseline.batch_size=384.lr=0.015");
+    CHECK_INT_EQ(tadd_sweep_baseline_of(&s, 12), -1);
+    CHECK_INT_EQ(tadd_sweep_baseline_of(&s, -1), -1);
+    tadd_sweep_free(&s);
+
+    /* A config baseline stays one: every config against that config. */
+    expect_good(spec_example, &s);
+    CHECK_INT_EQ(s.baseline_is_variant, 0);
+    for (int i = 0; i < s.n_configs; i++)
+        CHECK_INT_EQ(tadd_sweep_baseline_of(&s, i), 4);
+    tadd_sweep_free(&s);
+
+    /* A config name wins over a variant of the same name. */
+    expect_good("{'name': 'w', 'variants': [{'name': 'a'}, {'name': 'b'}],"
+                " 'baseline': 'b'}", &s);
+    CHECK_INT_EQ(s.baseline_is_variant, 0);
+    CHECK_INT_EQ(tadd_sweep_baseline_of(&s, 0), 1);
+    tadd_sweep_free(&s);
+
+    /* No variants: the variant is "default". */
+    expect_good("{'name': 'd', 'grid': {'lr': [0.01, 0.02]},"
+                " 'baseline': 'default'}", &s);
+    CHECK_INT_EQ(s.baseline_is_variant, 1);
+    CHECK_INT_EQ(tadd_sweep_baseline_of(&s, 1), 1);
+    tadd_sweep_free(&s);
+    expect_good("{'name': 'n'}", &s);
+    CHECK_INT_EQ(s.baseline_is_variant, 0);
+    CHECK_INT_EQ(tadd_sweep_baseline_of(&s, 0), -1);
+    tadd_sweep_free(&s);
+
+    /* Neither a config nor a variant: refused with the key path. */
+    expect_bad("{'name': 'x', 'variants': [{'name': 'a'}],"
+               " 'grid': {'lr': [0.01]}, 'baseline': 'b'}",
+               "baseline: no config named 'b' in this sweep and no variant "
+               "of that name (its first config is 'a.lr=0.01', its first "
+               "variant 'a')");
+    /* The object form names a config only, never a variant. */
+    expect_bad("{'name': 'x', 'variants': [{'name': 'a'}],"
+               " 'grid': {'lr': [0.01]},"
+               " 'baseline': {'sweep': 'x', 'config': 'a'}}",
+               "baseline.config: no config named 'a' in this sweep");
+}
+
 static void test_defaults(void)
 {
     struct tadd_sweep s;
@@ -730,6 +812,7 @@ static void test_hostile(void)
 int main(void)
 {
     test_spec_example();
+    test_variant_baseline();
     test_defaults();
     test_seeds_and_baselines();
     test_bad();

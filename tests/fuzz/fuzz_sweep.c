@@ -91,8 +91,16 @@ static void fuzz_check_sweep(const struct tadd_sweep *s)
     if (s->baseline_config[0]) {
         FUZZ_ASSERT(tadd_sweep_name_is_valid(s->baseline_sweep));
         FUZZ_ASSERT(tadd_name_is_safe(s->baseline_config));
-        if (tadd_sweep_baseline_is_local(s))
+        if (tadd_sweep_baseline_is_local(s) && !s->baseline_is_variant)
             FUZZ_ASSERT(tadd_sweep_find_config(s, s->baseline_config) >= 0);
+        if (s->baseline_is_variant) {
+            /* A variant baseline: no config of that name, and every
+             * config has its grid point's baseline config. */
+            FUZZ_ASSERT(tadd_sweep_baseline_is_local(s));
+            FUZZ_ASSERT(tadd_sweep_find_config(s, s->baseline_config) < 0);
+            FUZZ_ASSERT(tadd_sweep_baseline_of(s, 0) >= 0);
+            FUZZ_ASSERT(tadd_sweep_baseline_of(s, s->n_configs - 1) >= 0);
+        }
     } else {
         FUZZ_ASSERT(!tadd_sweep_baseline_is_local(s));
     }
