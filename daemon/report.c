@@ -1,6 +1,7 @@
 #include "report.h"
 
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,6 +224,31 @@ static cJSON *report_running_pack(struct tadd_daemon *d,
     return o;
 }
 
+/*
+ * An optional whole-number field of a request in [lo, hi]: 0 with *out set
+ * (left alone when the field is absent), or -1 once the error naming the
+ * field (what, e.g. "pack: expected a pack id") is sent. A fraction or a
+ * number beyond int64 would otherwise be cut or overflow in the cast.
+ */
+static int report_get_int(struct tadd_conn *c, const cJSON *req,
+                          const char *key, int64_t lo, int64_t hi,
+                          const char *what, int64_t *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, key);
+    double x;
+
+    if (!v)
+        return 0;
+    x = cJSON_IsNumber(v) ? v->valuedouble : 0.5;
+    if (!cJSON_IsNumber(v) || x != floor(x) || x < (double)lo ||
+        x > (double)hi) {
+        tadd_conn_reply_error(c, "bad_request", "%s", what);
+        return -1;
+    }
+    *out = (int64_t)x;
+    return 0;
+}
+
 void tadd_report_status(struct tadd_daemon *d, struct tadd_conn *c,
                         const cJSON *req)
 {
@@ -235,6 +261,15 @@ void tadd_report_status(struct tadd_daemon *d, struct tadd_conn *c,
     int n = 0;
     int64_t packs = 0, trials = 0;
 
+    /* A mistyped flag is refused: "all": "yes" must not mean false. */
+    if (all && !cJSON_IsBool(all)) {
+        cJSON_Delete(reply);
+        cJSON_Delete(running);
+        cJSON_Delete(queue);
+        tadd_conn_reply_error(c, "bad_request",
+                              "all: expected true or false");
+        return;
+    }
     if (!reply || !running || !queue ||
         tadd_scheduler_info(d->sched, &info, &n) != 0)
         goto fail;
@@ -426,25 +461,19 @@ static char *report_worker_log(struct tadd_daemon *d, int64_t sweep_id,
 void tadd_report_logs(struct tadd_daemon *d, struct tadd_conn *c,
                       const cJSON *req)
 {
-    const cJSON *tail = cJSON_GetObjectItemCaseSensitive(req, "tail");
     const cJSON *pack = cJSON_GetObjectItemCaseSensitive(req, "pack");
     cJSON *reply, *events;
-    int64_t sweep_id, limit = -1, in_sweep = 0;
+    int64_t sweep_id, limit = -1, in_sweep = 0, pack_id = 0;
 
     if (tadd_report_find_sweep(d, c, req, &sweep_id) != 0)
         return;
-    if (tail && (!cJSON_IsNumber(tail) || tail->valuedouble < 1)) {
-        tadd_conn_reply_error(c, "bad_request",
-                              "tail: expected a positive number of events");
+    /* 2^53: the largest whole number a JSON double holds exactly. */
+    if (report_get_int(c, req, "tail", 1, (int64_t)1 << 53,
+                       "tail: expected a positive whole number of events",
+                       &limit) != 0 ||
+        report_get_int(c, req, "pack", 1, (int64_t)1 << 53,
+                       "pack: expected a pack id", &pack_id) != 0)
         return;
-    }
-    if (pack && !cJSON_IsNumber(pack)) {
-        tadd_conn_reply_error(c, "bad_request",
-                              "pack: expected a pack id");
-        return;
-    }
-    if (tail)
-        limit = (int64_t)tail->valuedouble;
     /* The newest `limit` events, oldest first. */
     events = report_rows(
         d->db,
@@ -466,7 +495,6 @@ void tadd_report_logs(struct tadd_daemon *d, struct tadd_conn *c,
     }
     cJSON_AddItemToObject(reply, "events", events);
     if (pack) {
-        int64_t pack_id = (int64_t)pack->valuedouble;
         char *log;
 
         if (tadd_db_int(d->db, &in_sweep, 0,

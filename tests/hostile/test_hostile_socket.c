@@ -3,10 +3,6 @@
  * docs/hostile-inputs.md. A request gets a one-line error reply with the
  * row's code and message (or the row's documented effect), and the
  * daemon goes on answering everyone after it.
- *
- *   test_hostile_socket            the cases the daemon handles
- *   test_hostile_socket --known    the cases it does not handle yet
- *                                  (declared should_fail until fixed)
  */
 #include <dirent.h>
 #include <errno.h>
@@ -209,12 +205,17 @@ static const struct rcase cases[] = {
      "the request holds a NUL byte at byte 24", 0, 0},
     {"R31", "{\"v\": 1, \"cmd\": \"ping\", \"cmd\": \"shutdown\"}\n", NULL,
      "bad_request", "cmd: given twice", 0, 0},
-};
-
-/* What the daemon does not refuse yet; run with --known. */
-static const struct rcase known[] = {
-    {"K04", "{\"v\": 1, \"cmd\": \"status\", \"all\": \"yes\"}\n", NULL,
-     "bad_request", NULL, 0, 0},
+    {"R32", "{\"v\": 1, \"cmd\": \"status\", \"all\": \"yes\"}\n", NULL,
+     "bad_request", "all: expected true or false", 0, 0},
+    {"R33", "{\"v\": 1, \"cmd\": \"submit\", \"dry_run\": 1, \"text\": "
+            "\"{\\\"name\\\": \\\"d\\\"}\"}\n", NULL, "bad_request",
+     "dry_run: expected true or false", 0, 0},
+    {"R34", "{\"v\": 1, \"cmd\": \"logs\", \"sweep\": \"taken\", "
+            "\"tail\": 2.5}\n", NULL, "bad_request",
+     "tail: expected a positive whole number of events", 0, 0},
+    {"R35", "{\"v\": 1, \"cmd\": \"logs\", \"sweep\": \"taken\", "
+            "\"pack\": 1e300}\n", NULL, "bad_request",
+     "pack: expected a pack id", 0, 0},
 };
 
 /* Line length, for cases whose text holds a NUL byte. */
@@ -460,42 +461,33 @@ static const char *const extra_rows[][2] = {
     {"R22", "bad_sweep"},
 };
 
-int main(int argc, char **argv)
+int main(void)
 {
-    int known_only = argc > 1 && strcmp(argv[1], "--known") == 0;
-    const struct rcase *list = known_only ? known : cases;
-    int n = known_only ? (int)(sizeof(known) / sizeof(known[0]))
-                       : (int)(sizeof(cases) / sizeof(cases[0]));
+    int n = (int)(sizeof(cases) / sizeof(cases[0]));
     char *doc = doc_rows_load();
     struct th t;
 
-    th_init(&t, known_only ? "hknown" : "hsock");
+    th_init(&t, "hsock");
     th_daemon_start(&t, NULL);
-    if (!known_only)
-        submit_taken(&t);
+    submit_taken(&t);
     for (int i = 0; i < n; i++) {
-        const char *texts[2] = {list[i].code, list[i].message};
-        run_case(&t, &list[i]);
-        check_alive(&t, list[i].id);
-        check_failures += doc_rows_check(doc, list[i].id, texts, 2);
+        const char *texts[2] = {cases[i].code, cases[i].message};
+        run_case(&t, &cases[i]);
+        check_alive(&t, cases[i].id);
+        check_failures += doc_rows_check(doc, cases[i].id, texts, 2);
     }
-    if (!known_only) {
-        check_half_line(&t);
-        check_blank_lines(&t);
-        check_pipelined(&t);
-        check_many_clients(&t);
-        check_corpus_submits(&t);
-        for (size_t i = 0; i < sizeof(extra_rows) / sizeof(extra_rows[0]);
-             i++)
-            check_failures += doc_rows_check(doc, extra_rows[i][0],
-                                             &extra_rows[i][1], 1);
-        check_alive(&t, "every case");
-    }
+    check_half_line(&t);
+    check_blank_lines(&t);
+    check_pipelined(&t);
+    check_many_clients(&t);
+    check_corpus_submits(&t);
+    for (size_t i = 0; i < sizeof(extra_rows) / sizeof(extra_rows[0]); i++)
+        check_failures += doc_rows_check(doc, extra_rows[i][0],
+                                         &extra_rows[i][1], 1);
+    check_alive(&t, "every case");
     free(doc);
     if (check_failures)
         th_dump_log(&t);
-    /* The known cases fail on purpose until fixed: keep no folder of
-     * theirs behind at every run. */
-    th_cleanup(&t, known_only ? 0 : check_failures);
+    th_cleanup(&t, check_failures);
     CHECK_DONE();
 }
