@@ -111,6 +111,19 @@ static int results_aggregate(struct tadd_config_result *r,
     return 0;
 }
 
+const char *tadd_config_grid_suffix(const char *name)
+{
+    const char *eq = strchr(name, '=');
+    const char *dot = NULL;
+
+    if (!eq)
+        return name + strlen(name);
+    for (const char *p = name; p < eq; p++)
+        if (*p == '.')
+            dot = p;
+    return dot ? dot : name + strlen(name);
+}
+
 static void results_judge(struct tadd_config_result *c,
                           const struct tadd_config_result *b)
 {
@@ -205,10 +218,53 @@ static int results_set_names(struct tadd_results *out,
         if (!out->baseline_config)
             return -1;
     }
-    if (opt->baseline_config && opt->baseline_sweep) {
+    if (opt->baseline_config && opt->baseline_is_variant)
+        out->baseline_is_variant = 1;
+    else if (opt->baseline_config && opt->baseline_sweep) {
         out->baseline_sweep = strdup(opt->baseline_sweep);
         if (!out->baseline_sweep)
             return -1;
+    }
+    return 0;
+}
+
+/*
+ * A variant baseline: judges every config against the baseline variant's
+ * config at its grid point, named variant + the config's grid values.
+ * Returns 0, or -1 when such a config has no trials.
+ */
+static int results_match_variant(struct tadd_results *out,
+                                 const struct tadd_results_options *opt,
+                                 char *err, size_t errlen)
+{
+    for (int i = 0; i < out->n_configs; i++) {
+        struct tadd_config_result *c = &out->configs[i];
+        const char *suffix = tadd_config_grid_suffix(c->config);
+        size_t len = strlen(opt->baseline_config) + strlen(suffix) + 1;
+        struct tadd_config_result *b = NULL;
+
+        c->baseline = malloc(len);
+        if (!c->baseline) {
+            tadd_msgf(err, errlen, "out of memory");
+            return -1;
+        }
+        snprintf(c->baseline, len, "%s%s", opt->baseline_config, suffix);
+        for (int j = 0; j < out->n_configs && !b; j++)
+            if (strcmp(out->configs[j].config, c->baseline) == 0)
+                b = &out->configs[j];
+        if (!b) {
+            tadd_msgf(err, errlen, "sweep '%s': config '%s' has no "
+                      "baseline: config '%s' of variant '%s' has no "
+                      "trials", opt->sweep, c->config, c->baseline,
+                      opt->baseline_config);
+            return -1;
+        }
+        c->is_baseline = b == c;
+        if (c->is_baseline)
+            tadd_verdict_set_baseline(&c->verdict);
+        else
+            results_judge(c, b);
+        out->so_far |= c->so_far;
     }
     return 0;
 }
@@ -220,7 +276,8 @@ int tadd_results_compute(const struct tadd_trial_row *rows, int n_rows,
     int *firsts = NULL;
     double *scratch = NULL;
     int rc = -1;
-    int external = opt->baseline_config && opt->baseline_sweep;
+    int variant = opt->baseline_config && opt->baseline_is_variant;
+    int external = opt->baseline_config && opt->baseline_sweep && !variant;
     int n_base = external ? opt->n_baseline_rows : 0;
     int most = n_rows > n_base ? n_rows : n_base;
 
@@ -281,9 +338,14 @@ int tadd_results_compute(const struct tadd_trial_row *rows, int n_rows,
         if (results_aggregate(c, rows, n_rows, c->config, scratch, err,
                               errlen) < 0)
             goto cleanup;
-        if (!external && opt->baseline_config &&
+        if (!external && !variant && opt->baseline_config &&
             strcmp(c->config, opt->baseline_config) == 0)
             base = c;
+    }
+    if (variant) {
+        if (results_match_variant(out, opt, err, errlen) < 0)
+            goto cleanup;
+        goto sort;
     }
     if (opt->baseline_config && !base) {
         tadd_msgf(err, errlen, "sweep '%s': baseline config '%s' has no "
@@ -302,6 +364,7 @@ int tadd_results_compute(const struct tadd_trial_row *rows, int n_rows,
         c->is_baseline = c == base;
         out->so_far |= c->so_far;
     }
+sort:
     qsort(out->configs, (size_t)out->n_configs, sizeof *out->configs,
           results_order);
     rc = 0;
@@ -319,6 +382,7 @@ void tadd_results_free(struct tadd_results *r)
     for (int i = 0; r->configs && i < r->n_configs; i++) {
         free(r->configs[i].config);
         free(r->configs[i].sweep);
+        free(r->configs[i].baseline);
     }
     free(r->configs);
     free(r->sweep);
@@ -419,6 +483,8 @@ static cJSON *results_config_json(const struct tadd_config_result *c)
     bad |= results_json_num(o, "rule", c->verdict.rule ? c->verdict.rule
                                                        : NAN);
     bad |= !cJSON_AddStringToObject(o, "reason", c->verdict.reason);
+    if (c->baseline)
+        bad |= !cJSON_AddStringToObject(o, "baseline", c->baseline);
     if (!bad)
         return o;
 fail:
@@ -445,7 +511,9 @@ cJSON *tadd_results_to_json(const struct tadd_results *r)
         if (base) {
             bad |= !cJSON_AddStringToObject(base, "sweep", r->baseline_sweep
                                             ? r->baseline_sweep : r->sweep);
-            bad |= !cJSON_AddStringToObject(base, "config",
+            /* A variant baseline has no one config. */
+            bad |= !cJSON_AddStringToObject(base, r->baseline_is_variant
+                                            ? "variant" : "config",
                                             r->baseline_config);
             cJSON_AddItemToObject(root, "baseline", base);
         }
@@ -519,7 +587,8 @@ char *tadd_results_to_csv(const struct tadd_results *r)
     fputs("config,sweep,params,n,k,rate,wilson_lo,wilson_hi,fisher_p,"
           "median_steps_to_success,median_seconds_to_success,"
           "median_best_val_exact,max_best_val_exact,done,running,waiting,"
-          "lost,so_far,verdict,rule,reason\n", f);
+          "lost,so_far,verdict,rule,reason", f);
+    fputs(r->baseline_is_variant ? ",baseline\n" : "\n", f);
     for (int i = 0; i < r->n_configs; i++) {
         const struct tadd_config_result *c = &r->configs[i];
         results_csv_str(f, c->config);
@@ -542,6 +611,10 @@ char *tadd_results_to_csv(const struct tadd_results *r)
             fprintf(f, "%d", c->verdict.rule);
         fputc(',', f);
         results_csv_str(f, c->verdict.reason);
+        if (r->baseline_is_variant) {
+            fputc(',', f);
+            results_csv_str(f, c->baseline ? c->baseline : "");
+        }
         fputc('\n', f);
     }
     return results_stream_close(f, &buf);
@@ -748,8 +821,11 @@ static void results_table_reasons(FILE *f, const struct tadd_config_result *c)
     char line[TADD_VERDICT_REASON_LEN];
     const char *s = c->verdict.reason;
 
-    fprintf(f, "  %s%s%s: %s\n", c->sweep ? c->sweep : "", c->sweep ? "/"
+    fprintf(f, "  %s%s%s: %s", c->sweep ? c->sweep : "", c->sweep ? "/"
             : "", c->config, tadd_verdict_result_name(c->verdict.result));
+    if (c->baseline)
+        fprintf(f, " against %s", c->baseline);
+    fputc('\n', f);
     while (*s) {
         const char *end = strstr(s, "; ");
         int len = end ? (int)(end - s) : (int)strlen(s);
@@ -774,7 +850,10 @@ char *tadd_results_to_table(const struct tadd_results *r)
 
     fprintf(f, "sweep %s (success: best_val_exact > %g)\n", r->sweep,
             r->success_threshold);
-    if (r->baseline_config)
+    if (r->baseline_config && r->baseline_is_variant)
+        fprintf(f, "baseline: variant %s, each config against its config "
+                "at the same grid values\n", r->baseline_config);
+    else if (r->baseline_config)
         fprintf(f, "baseline: %s%s%s\n", r->baseline_sweep ?
                 r->baseline_sweep : "", r->baseline_sweep ? "/" : "",
                 r->baseline_config);

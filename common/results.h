@@ -30,7 +30,16 @@
  * trained in a larger pack is charged more per step, so rule 3 is fair
  * between packs of similar size only.
  *
- * Order of the rows. The baseline comes first; then the configs that pass,
+ * A variant baseline. When the sweep's baseline names a variant, each
+ * config is judged against that variant's config at its own grid point,
+ * and Fisher p is against that config too; the variant's configs are all
+ * baselines. The outputs then say which config each verdict used: a
+ * "baseline" field per config in JSON, a last "baseline" column in the
+ * CSV, "against ..." beside each verdict of the table. Without a variant
+ * baseline they are as before.
+ *
+ * Order of the rows. The baseline comes first (every baseline config of
+ * a variant baseline, highest rate first); then the configs that pass,
  * fewest params first (the project looks for the smallest model that
  * learns), higher rate before lower at equal params; then the others,
  * highest rate first, fewer params before more at equal rate. Names break
@@ -79,6 +88,14 @@ struct tadd_results_options {
     const char *baseline_sweep;
     const struct tadd_trial_row *baseline_rows;
     int n_baseline_rows;
+    /*
+     * 1 when baseline_config names a variant of this sweep rather than a
+     * config (baseline_sweep is then NULL): each config is judged against
+     * that variant's config at the same grid point, the config whose name
+     * is the variant's followed by this config's grid values (see
+     * tadd_config_grid_suffix); the variant's own configs are baselines.
+     */
+    int baseline_is_variant;
 };
 
 /* One config's result. */
@@ -102,6 +119,9 @@ struct tadd_config_result {
     double max_best;
     int so_far;          /* 1 while a counted trial waits or runs */
     int is_baseline;
+    /* With a variant baseline, the config this one was judged against
+     * (its own name for the variant's configs); NULL otherwise. */
+    char *baseline;
     struct tadd_verdict verdict;
 };
 
@@ -110,6 +130,7 @@ struct tadd_results {
     double success_threshold;
     char *baseline_config;  /* NULL without baseline */
     char *baseline_sweep;   /* NULL when from this sweep */
+    int baseline_is_variant; /* baseline_config is then a variant's name */
     int so_far;             /* any row so far */
     int n_configs;
     struct tadd_config_result *configs; /* in the order above */
@@ -166,5 +187,13 @@ struct tadd_config_name {
 
 /* Splits name; returns 0, or -1 when a part does not fit. */
 int tadd_config_name_split(const char *name, struct tadd_config_name *out);
+
+/*
+ * The grid values of a config name: the tail from the '.' before its
+ * first grid key ("" without grid), so that variant + suffix names the
+ * same grid point in another variant. Variant names cannot hold '=', so
+ * that '.' is the last one before the name's first '='.
+ */
+const char *tadd_config_grid_suffix(const char *name);
 
 #endif

@@ -1,6 +1,8 @@
 /*
  * The comparison rules of SPEC section 4: a config is judged against the
- * sweep's baseline config and passes when any of these holds:
+ * sweep's baseline config (with a variant baseline, that variant's config
+ * at the same grid point; results.h picks it) and passes when any of
+ * these holds:
  *
  *   1. fewer params than the baseline and rate > 0.5;
  *   2. the same params and a higher rate than the baseline;

@@ -180,6 +180,21 @@ static int sr_rows_load(struct tadd_db *db, const struct sr_sweep *s,
     return rc;
 }
 
+/* 1 when the sweep has a config of that name, 0 when not, -1 on error. */
+static int sr_has_config(struct tadd_db *db, int64_t sweep_id,
+                         const char *name, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = tadd_db_query(
+        db, "SELECT 1 FROM configs WHERE sweep_id = ? AND name = ?", "it",
+        sweep_id, name);
+    int rc = st ? tadd_db_step(db, st) : -1;
+
+    sqlite3_finalize(st);
+    if (rc < 0)
+        tadd_msgf(err, errlen, "%s", db->err);
+    return rc;
+}
+
 int tadd_sweep_results_compute(struct tadd_daemon *d, int64_t sweep_id,
                                struct tadd_results *out, char *err,
                                size_t errlen)
@@ -197,7 +212,14 @@ int tadd_sweep_results_compute(struct tadd_daemon *d, int64_t sweep_id,
     opt.success_threshold = s.threshold;
     if (s.baseline_config[0])
         opt.baseline_config = s.baseline_config;
-    if (s.baseline_config[0] && strcmp(s.baseline_sweep, s.name) != 0) {
+    if (s.baseline_config[0] && strcmp(s.baseline_sweep, s.name) == 0) {
+        /* The sweep file's parser stored a variant's name when no config
+         * has it: each config is then judged at its own grid point. */
+        int has = sr_has_config(d->db, s.id, s.baseline_config, err, errlen);
+        if (has < 0)
+            goto cleanup;
+        opt.baseline_is_variant = !has;
+    } else if (s.baseline_config[0]) {
         /* Its own threshold judged its trials' success. */
         if (sr_sweep_load(d->db, 0, s.baseline_sweep, &base, err,
                           errlen) < 0 ||

@@ -8,7 +8,8 @@ each seed's fate, so counts, medians, Fisher p-values and verdicts are
 known: lr=0.02 succeeds on 3 of seeds 1-4 (steps 200, 300, 100), lr=0.01
 on 1 (seed 2, step 200). Checks `taddctl results` in its three forms, the
 sweep's summary.json and results.csv, compare, plot, a baseline taken
-from another sweep, a sweep looked at while it runs, and eval / predict
+from another sweep, a variant baseline matched by grid point, a sweep
+looked at while it runs, and eval / predict
 through the real tadd-worker.
 """
 
@@ -152,6 +153,42 @@ def test_other_baseline(home):
           "table names the other sweep:\n%s" % table)
 
 
+def test_variant_baseline(home):
+    # "baseline" names a variant, as in SPEC section 5's example. The two
+    # variants differ only in weight_decay, which the fake worker ignores,
+    # so each grid point's pair ties: b.lr=0.02 (3/4) fails against
+    # a.lr=0.02 (3/4, the same time) though it would pass against a.lr=0.01.
+    submit(home, {"name": "e2e_v", "base": BASE,
+                  "variants": [{"name": "a"},
+                               {"name": "b", "weight_decay": 0.001}],
+                  "grid": {"lr": [0.01, 0.02]},
+                  "seeds": {"start": 1, "count": 4}, "baseline": "a"})
+    ctl(home, "wait", "e2e_v", "--timeout", "60")
+    j = json.loads(ctl(home, "results", "e2e_v", "--json").stdout)
+    check(j["baseline"] == {"sweep": "e2e_v", "variant": "a"},
+          "json variant baseline %s" % j["baseline"])
+    by = {c["config"]: c for c in j["configs"]}
+    check(sorted(by) == ["a.lr=0.01", "a.lr=0.02", "b.lr=0.01", "b.lr=0.02"],
+          "configs %s" % sorted(by))
+    check([c["verdict"] for c in j["configs"][:2]] == ["baseline"] * 2,
+          "both of a's configs are baselines: %s" % j["configs"][:2])
+    hi = by.get("b.lr=0.02", {})
+    check(hi.get("baseline") == "a.lr=0.02" and hi.get("verdict") == "fail"
+          and hi.get("k") == 3, "b.lr=0.02 against a.lr=0.02: %s" % hi)
+    check(hi.get("fisher_p") == 1.0, "fisher 3/4 against 3/4: %s" % hi)
+    lo = by.get("b.lr=0.01", {})
+    check(lo.get("baseline") == "a.lr=0.01" and lo.get("verdict") == "fail",
+          "b.lr=0.01 against a.lr=0.01: %s" % lo)
+    out = ctl(home, "results", "e2e_v", "--csv").stdout
+    rows = {r["config"]: r for r in csv.DictReader(io.StringIO(out))}
+    check(rows.get("b.lr=0.02", {}).get("baseline") == "a.lr=0.02",
+          "csv baseline column: %s" % out)
+    table = ctl(home, "results", "e2e_v").stdout
+    check("baseline: variant a, each config against" in table and
+          "b.lr=0.02: fail against a.lr=0.02" in table,
+          "table names each verdict's baseline:\n%s" % table)
+
+
 def test_running(home):
     # train_steps 1234 holds the fake worker after step 100.
     submit(home, {"name": "e2e_hold",
@@ -217,6 +254,7 @@ def main():
         try:
             test_results(home)
             test_other_baseline(home)
+            test_variant_baseline(home)
             test_running(home)
             test_eval_predict(home)
         finally:

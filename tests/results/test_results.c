@@ -1,6 +1,7 @@
 /*
  * Per-config results from constructed trial rows: counts, medians, time
- * attribution, verdicts, order, a baseline from another sweep, errors,
+ * attribution, verdicts, order, a baseline from another sweep or a
+ * variant baseline matched by grid point, errors,
  * and the shapes of the JSON, CSV and table forms.
  */
 #include "check.h"
@@ -470,6 +471,157 @@ static void test_table_grid(void)
     tadd_results_free(&r);
 }
 
+/*
+ * A variant baseline: variant "base" and variant "v" over the grid lr=1,
+ * lr=2, all at 896 params. base.lr=1 is 2/8 and base.lr=2 7/8; v.lr=1 is
+ * 4/8 (passes rule 2 against base.lr=1, would fail against base.lr=2)
+ * and v.lr=2 5/8 (fails against base.lr=2, would pass against base.lr=1).
+ */
+static int variant_rows(struct tadd_trial_row *out, int skip_base1)
+{
+    static const struct { const char *name; int k; } cfgs[] = {
+        {"base.lr=1", 2}, {"base.lr=2", 7}, {"v.lr=1", 4}, {"v.lr=2", 5},
+    };
+    int n = 0;
+
+    for (int c = 0; c < 4; c++) {
+        if (skip_base1 && c == 0)
+            continue;
+        for (int i = 0; i < 8; i++) {
+            struct tadd_trial_row t = ROW(cfgs[c].name, 42 + i, 896,
+                                          TADD_TRIAL_DONE,
+                                          i < cfgs[c].k ? 0.999 : 0.2,
+                                          i < cfgs[c].k, i < cfgs[c].k
+                                          ? 1000 : -1, 0.01);
+            out[n++] = t;
+        }
+    }
+    return n;
+}
+
+static void test_variant_baseline(void)
+{
+    struct tadd_trial_row vrows[32];
+    struct tadd_results r;
+    char err[256] = "";
+    struct tadd_results_options opt = {
+        .sweep = "vs", .success_threshold = 0.99,
+        .baseline_config = "base", .baseline_is_variant = 1,
+    };
+    int n = variant_rows(vrows, 0);
+
+    REQUIRE(tadd_results_compute(vrows, n, &opt, &r, err, sizeof err) == 0);
+    REQUIRE(r.n_configs == 4);
+    CHECK(r.baseline_is_variant);
+    CHECK(r.baseline_sweep == NULL);
+    CHECK_STR_EQ(r.baseline_config, "base");
+    /* Both baseline configs first (higher rate first), then the pass. */
+    CHECK_STR_EQ(r.configs[0].config, "base.lr=2");
+    CHECK_STR_EQ(r.configs[1].config, "base.lr=1");
+    CHECK_STR_EQ(r.configs[2].config, "v.lr=1");
+    CHECK_STR_EQ(r.configs[3].config, "v.lr=2");
+    for (int i = 0; i < 2; i++) {
+        CHECK(r.configs[i].is_baseline);
+        CHECK_INT_EQ(r.configs[i].verdict.result, TADD_VERDICT_BASELINE);
+        CHECK(isnan(r.configs[i].fisher_p));
+        CHECK_STR_EQ(r.configs[i].baseline, r.configs[i].config);
+    }
+    const struct tadd_config_result *v1 = find(&r, "v.lr=1");
+    const struct tadd_config_result *v2 = find(&r, "v.lr=2");
+    REQUIRE(v1 && v2);
+    CHECK(!v1->is_baseline);
+    CHECK_STR_EQ(v1->baseline, "base.lr=1");
+    CHECK_INT_EQ(v1->verdict.result, TADD_VERDICT_PASS);
+    CHECK_INT_EQ(v1->verdict.rule, 2);
+    CHECK_STR_HAS(v1->verdict.reason, "4/8 > 2/8");
+    /* Fisher 4/8 against 2/8: 4872 / 8008. */
+    CHECK_NEAR(v1->fisher_p, 4872.0 / 8008.0, 0, 1e-9);
+    CHECK_STR_EQ(v2->baseline, "base.lr=2");
+    CHECK_INT_EQ(v2->verdict.result, TADD_VERDICT_FAIL);
+    CHECK_STR_HAS(v2->verdict.reason, "5/8 < 7/8");
+    /* Fisher 5/8 against 7/8: 1036 / 1820. */
+    CHECK_NEAR(v2->fisher_p, 1036.0 / 1820.0, 0, 1e-9);
+
+    /* The outputs say which config each verdict used. */
+    cJSON *j = tadd_results_to_json(&r);
+    REQUIRE(j);
+    cJSON *jb = cJSON_GetObjectItemCaseSensitive(j, "baseline");
+    CHECK_STR_EQ(cJSON_GetStringValue(cJSON_GetObjectItem(jb, "sweep")),
+                 "vs");
+    CHECK_STR_EQ(cJSON_GetStringValue(cJSON_GetObjectItem(jb, "variant")),
+                 "base");
+    CHECK(cJSON_GetObjectItem(jb, "config") == NULL);
+    cJSON *jc = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "configs"), 3);
+    CHECK_STR_EQ(cJSON_GetStringValue(cJSON_GetObjectItem(jc, "config")),
+                 "v.lr=2");
+    CHECK_STR_EQ(cJSON_GetStringValue(cJSON_GetObjectItem(jc, "baseline")),
+                 "base.lr=2");
+    cJSON_Delete(j);
+
+    char *csv = tadd_results_to_csv(&r);
+    REQUIRE(csv);
+    static char fields[32][256];
+    char *save = NULL, *line = strtok_r(csv, "\n", &save);
+    REQUIRE(line);
+    CHECK_INT_EQ(csv_fields(line, fields, 32), 22);
+    CHECK_STR_EQ(fields[21], "baseline");
+    int n_lines = 0;
+    while ((line = strtok_r(NULL, "\n", &save))) {
+        CHECK_INT_EQ(csv_fields(line, fields, 32), 22);
+        CHECK_STR_EQ(fields[0], r.configs[n_lines].config);
+        CHECK_STR_EQ(fields[21], r.configs[n_lines].baseline);
+        n_lines++;
+    }
+    CHECK_INT_EQ(n_lines, 4);
+    free(csv);
+
+    char *table = tadd_results_to_table(&r);
+    REQUIRE(table);
+    CHECK_STR_HAS(table, "baseline: variant base, each config against its "
+                         "config at the same grid values");
+    CHECK_STR_HAS(table, "v.lr=1: pass against base.lr=1\n");
+    CHECK_STR_HAS(table, "v.lr=2: fail against base.lr=2\n");
+    free(table);
+    tadd_results_free(&r);
+
+    /* Judged against one config instead, v.lr=1 would fail. */
+    struct tadd_results_options one = {
+        .sweep = "vs", .success_threshold = 0.99,
+        .baseline_config = "base.lr=2",
+    };
+    REQUIRE(tadd_results_compute(vrows, n, &one, &r, err, sizeof err) == 0);
+    CHECK_INT_EQ(find(&r, "v.lr=1")->verdict.result, TADD_VERDICT_FAIL);
+    CHECK(find(&r, "v.lr=1")->baseline == NULL);
+    CHECK(!r.baseline_is_variant);
+    csv = tadd_results_to_csv(&r);
+    REQUIRE(csv);
+    CHECK_INT_EQ(strcspn(csv, "\n"), strlen(
+        "config,sweep,params,n,k,rate,wilson_lo,wilson_hi,fisher_p,"
+        "median_steps_to_success,median_seconds_to_success,"
+        "median_best_val_exact,max_best_val_exact,done,running,waiting,"
+        "lost,so_far,verdict,rule,reason"));
+    free(csv);
+    tadd_results_free(&r);
+
+    /* A grid point whose baseline config has no trials. */
+    n = variant_rows(vrows, 1);
+    CHECK_INT_EQ(tadd_results_compute(vrows, n, &opt, &r, err, sizeof err),
+                 -1);
+    CHECK_STR_HAS(err, "config 'v.lr=1' has no baseline: config "
+                       "'base.lr=1' of variant 'base' has no trials");
+    CHECK(r.configs == NULL);
+}
+
+static void test_grid_suffix(void)
+{
+    const char *n = "baseline.batch_size=384.lr=0.0135";
+
+    CHECK_STR_EQ(tadd_config_grid_suffix(n), ".batch_size=384.lr=0.0135");
+    CHECK_STR_EQ(tadd_config_grid_suffix("a.b-c.lr=0.1"), ".lr=0.1");
+    CHECK_STR_EQ(tadd_config_grid_suffix("default"), "");
+    CHECK_STR_EQ(tadd_config_grid_suffix("v1.2"), "");
+}
+
 int main(void)
 {
     test_compute();
@@ -482,5 +634,7 @@ int main(void)
     test_table();
     test_table_grid();
     test_name_split();
+    test_variant_baseline();
+    test_grid_suffix();
     CHECK_DONE();
 }
