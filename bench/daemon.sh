@@ -173,7 +173,7 @@ part_submit() {
     local t0 t1 db wal
 
     echo "== submit: a 10,000-trial sweep (1,250 configs x 8 seeds)"
-    mkdir -p "$home"
+    mkdir -p -m 700 "$home"
     grid_sweep grid10k '{"train_steps": 1000, "warmup_steps": 100,
         "eval_interval": 100, "batch_size": 64, "val_size": 64,
         "test_size": 64}' >"$tmp/grid10k.json"
@@ -249,7 +249,7 @@ part_status() {
     local t0 t1 queued
 
     echo "== status: 10,000 finished trials with 1,000,000 metric rows"
-    mkdir -p "$home"
+    mkdir -p -m 700 "$home"
     grid_sweep grid1m '{"eval_interval": 300}' >"$tmp/grid1m.json"
     daemon_start --workers 1 --threads 1
     ctl submit "$tmp/grid1m.json" >/dev/null
@@ -299,7 +299,7 @@ part_cpu() {
 
     echo "== cpu: taddd while 2 packs x 4 models train at batch 512" \
          "(nice -n 10, ${seconds} s)"
-    mkdir -p "$home"
+    mkdir -p -m 700 "$home"
     cat >"$tmp/cpu.json" <<'EOF'
 {"name": "cpu", "description": "one config x 8 seeds for bench/daemon.sh",
  "base": {"batch_size": 512, "eval_interval": 100, "val_size": 1000},

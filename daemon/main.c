@@ -143,11 +143,18 @@ static int daemon_parse_args(int argc, char **argv, struct daemon_args *a,
     return 0;
 }
 
-/* Makes the home folder private and absolute. */
+/*
+ * Makes the home folder absolute, creating it private (0700) when it does
+ * not exist. An existing home must already be a folder of this user with
+ * no group or other bits: it is refused rather than made private, since
+ * chmod on a folder given by mistake (/tmp, a shared 1777 folder, a
+ * project folder) would lock its other users out.
+ */
 static int daemon_home(struct tadd_daemon *d, const char *home, char *err,
                        size_t errlen)
 {
     struct stat st;
+    int existed = stat(home, &st) == 0;
 
     if (tadd_mkdir_p(home, 0700, err, errlen) != 0)
         return -1;
@@ -159,9 +166,28 @@ static int daemon_home(struct tadd_daemon *d, const char *home, char *err,
         tadd_msgf(err, errlen, "home %s is not a folder", d->home);
         return -1;
     }
-    if ((st.st_mode & 077) != 0 && chmod(d->home, 0700) != 0) {
-        tadd_msgf(err, errlen, "home %s: cannot make it private: %s", d->home,
-                 strerror(errno));
+    /* Checked for a home just made too: another user may have made it
+     * first in a shared parent. */
+    if (st.st_uid != geteuid()) {
+        tadd_msgf(err, errlen,
+                  "home %s belongs to uid %ld, not to this user (uid %ld): "
+                  "choose another --home",
+                  d->home, (long)st.st_uid, (long)geteuid());
+        return -1;
+    }
+    if ((st.st_mode & 077) != 0) {
+        tadd_msgf(err, errlen,
+                  "home %s has mode %04o, open to other users; the daemon "
+                  "keeps its socket and database in a private folder: run "
+                  "chmod 700 %s, or choose another --home",
+                  d->home, (unsigned)(st.st_mode & 07777), d->home);
+        return -1;
+    }
+    /* mkdir under a umask such as 0277 leaves the owner without rights. */
+    if (!existed && (st.st_mode & 0700) != 0700 &&
+        chmod(d->home, 0700) != 0) {
+        tadd_msgf(err, errlen, "home %s: cannot make it 0700: %s", d->home,
+                  strerror(errno));
         return -1;
     }
     if (tadd_pathf(d->sock_path, sizeof(d->sock_path), "%s/%s", d->home,

@@ -3,8 +3,9 @@
  * given (docs/hostile-inputs.md, "Security"):
  *
  *   - everything it creates under the home is private (no group or other
- *     bits), even when started with umask 000, and a home that is open to
- *     others is made private before the socket appears;
+ *     bits), even when started with umask 000; a home it creates is
+ *     0700, and an existing home open to others or owned by another
+ *     user is refused at start, left as it was;
  *   - another user can neither reach the socket through the file system
  *     nor talk to it when the modes are opened by hand (SO_PEERCRED);
  *   - no user string reaches a shell: a description full of shell syntax
@@ -16,6 +17,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,18 +246,106 @@ static void check_other_user(void)
     CHECK_INT_EQ(th_ctl(&t, NULL, "ping", NULL), 0);
 }
 
-/* A home open to everyone is made private before anyone can connect. */
-static void check_loose_home(void)
+/*
+ * Runs taddd on the current home, expecting it to refuse to start: its
+ * exit status must be 1 and its stderr must hold every one of want[].
+ */
+static void check_refused_start(const char *const *want, int n_want)
+{
+    char out[PATH_MAX + 16], sock[PATH_MAX + 16];
+    char *text;
+    int status = -1;
+    pid_t pid;
+
+    snprintf(out, sizeof(out), "%s/refused.out", t.root);
+    pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        FILE *f = freopen(out, "w", stderr);
+        if (!f)
+            _exit(126);
+        execl(t.taddd, t.taddd, "--home", t.home, "--worker", t.worker,
+              (char *)NULL);
+        _exit(127);
+    }
+    /* It checks the home before anything else: 10 s is plenty. */
+    for (int i = 0; i < 500 && waitpid(pid, &status, WNOHANG) != pid; i++)
+        sleep_sec(0.02);
+    if (!WIFEXITED(status)) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        CHECK_FAIL_("taddd on %s did not exit at start", t.home);
+        return;
+    }
+    CHECK_INT_EQ(WEXITSTATUS(status), 1);
+    text = th_read(out);
+    REQUIRE(text != NULL);
+    for (int i = 0; i < n_want; i++)
+        CHECK_STR_HAS(text, want[i]);
+    free(text);
+    snprintf(sock, sizeof(sock), "%s/taddd.sock", t.home);
+    CHECK(access(sock, F_OK) != 0);
+}
+
+/* A home the daemon creates is 0700, whatever the umask (here 000). */
+static void check_new_home(void)
 {
     struct stat st;
 
-    th_use_home(&t, "loose");
-    REQUIRE(mkdir(t.home, 0777) == 0);
-    REQUIRE(chmod(t.home, 0777) == 0);
+    th_use_home(&t, "fresh");
     th_daemon_start(&t, NULL);
     CHECK(stat(t.home, &st) == 0);
-    CHECK_INT_EQ(st.st_mode & 0777, 0700);
+    CHECK_INT_EQ(st.st_mode & 07777, 0700);
     CHECK_INT_EQ(th_daemon_stop(&t), 0);
+}
+
+/*
+ * An existing home open to others (a shared 1777 folder like /tmp, or
+ * 0777) is refused, not made private: chmod would lock its other users
+ * out. The message names the folder, its mode and the fix, and the mode
+ * is left as it was.
+ */
+static void check_loose_home(void)
+{
+    static const mode_t modes[] = {01777, 0777, 0750};
+    struct stat st;
+
+    for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+        char name[32], mode[16], fix[PATH_MAX + 16];
+        const char *want[4];
+        snprintf(name, sizeof(name), "loose%zu", i);
+        th_use_home(&t, name);
+        REQUIRE(mkdir(t.home, 0700) == 0);
+        REQUIRE(chmod(t.home, modes[i]) == 0);
+        snprintf(mode, sizeof(mode), "mode %04o", (unsigned)modes[i]);
+        snprintf(fix, sizeof(fix), "chmod 700 %s", t.home);
+        want[0] = t.home;
+        want[1] = mode;
+        want[2] = fix;
+        want[3] = "--home";
+        check_refused_start(want, 4);
+        CHECK(stat(t.home, &st) == 0);
+        CHECK_INT_EQ(st.st_mode & 07777, modes[i]);
+    }
+}
+
+/* A private home of another user is refused too (as root only). */
+static void check_foreign_home(void)
+{
+    const char *want[2];
+    char owner[32];
+
+    if (geteuid() != 0) {
+        printf("not root: the foreign home case is left out\n");
+        return;
+    }
+    th_use_home(&t, "foreign");
+    REQUIRE(mkdir(t.home, 0700) == 0);
+    REQUIRE(chown(t.home, NOBODY, NOBODY) == 0);
+    snprintf(owner, sizeof(owner), "belongs to uid %d", NOBODY);
+    want[0] = t.home;
+    want[1] = owner;
+    check_refused_start(want, 2);
 }
 
 int main(void)
@@ -269,7 +359,9 @@ int main(void)
     check_other_user();
     CHECK_INT_EQ(th_daemon_stop(&t), 0);
     check_private_files();
+    check_new_home();
     check_loose_home();
+    check_foreign_home();
     umask(077);
 
     if (check_failures)

@@ -86,7 +86,7 @@ JSON
 # of up to m models, and starts taddd there.
 daemon_start() {
     local h=$1 e=$2 m=$3
-    mkdir -p "$h"
+    mkdir -p -m 700 "$h"
     cat >"$h/taddd.json" <<JSON
 {"executor": "$e", "workers": 2, "threads": 1,
  "max_models_per_pack": $m, "checkpoint_interval": 100,
