@@ -517,8 +517,10 @@ int main(int argc, char **argv)
     int rc = 1;
 
     /* Each flag takes at least one argument, so argc bounds them. */
-    if (!vals || daemon_parse_args(argc, argv, &args, vals, &n_vals) != 0)
+    if (!vals || daemon_parse_args(argc, argv, &args, vals, &n_vals) != 0) {
+        free(vals);
         return 2;
+    }
     /* Everything the daemon creates is private to its user. */
     umask(077);
     signal(SIGPIPE, SIG_IGN);
@@ -527,6 +529,7 @@ int main(int argc, char **argv)
             0 ||
         daemon_find_worker(d, err, sizeof(err)) != 0) {
         fprintf(stderr, "taddd: %s\n", err);
+        free(vals);
         return 1;
     }
     if (args.daemonize)
