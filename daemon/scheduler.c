@@ -20,9 +20,27 @@
 #define SCHED_RESTART_DELAY_MS 1000
 #define SCHED_REASON_LEN 1024
 #define SCHED_STDERR_TAIL 3 /* lines of stderr kept in a failure reason */
+/* A pack's end the database would not take (disk full, a lock held too
+ * long) is written again after 1 s, then twice as long each time up to
+ * 30 s: soon after space returns, without flooding the log meanwhile. */
+#define SCHED_SETTLE_FIRST_MS 1000
+#define SCHED_SETTLE_MAX_MS 30000
 
 /* Why a worker is being stopped. */
 enum sched_stop { STOP_NONE = 0, STOP_SHUTDOWN, STOP_CANCEL };
+
+/*
+ * How a pack whose worker is gone ends in the database. The pack is held
+ * (and its trials stay running) until that write succeeds, so that the
+ * daemon and the database never disagree about it.
+ */
+enum sched_settle {
+    SETTLE_NONE = 0,
+    SETTLE_DONE,    /* every trial has its result */
+    SETTLE_FAILED,  /* settle_reason */
+    SETTLE_REQUEUE, /* resumes later: settle_reason */
+    SETTLE_STOP,    /* stopped on request: sched_after_stop */
+};
 
 struct sched_pack {
     struct tadd_scheduler *s;
@@ -40,6 +58,9 @@ struct sched_pack {
     uint64_t t_step;       /* uv_now at the last step report */
     uint64_t t_launch;     /* uv_now at launch */
     int attempts;
+    enum sched_settle settle;      /* what is left to write, once gone */
+    char settle_reason[SCHED_REASON_LEN + 64];
+    unsigned settle_delay_ms;      /* the last wait before a new write */
     struct sched_pack *next;
 };
 
@@ -458,8 +479,9 @@ static int sched_after_crash(struct sched_pack *sp,
     /* Exit status 1 is bad input: the same pack would fail again. */
     if (!ex->term_signal && ex->exit_status == 1) {
         tadd_error("pack %lld: %s", (long long)sp->pf.pack_id, reason);
-        if (tadd_queue_pack_failed(s->db, sp->pf.pack_id, reason) != 0)
-            sched_db_error(s, "failing a pack");
+        sp->settle = SETTLE_FAILED;
+        tadd_msgf(sp->settle_reason, sizeof(sp->settle_reason), "%s",
+                  reason);
         return 0;
     }
     sp->attempts++;
@@ -467,15 +489,16 @@ static int sched_after_crash(struct sched_pack *sp,
         sched_db_error(s, "counting a pack's attempt");
     if (sp->attempts > s->set->attempts || s->shutting_down) {
         if (s->shutting_down) {
-            if (tadd_queue_pack_requeue(s->db, sp->pf.pack_id, reason) != 0)
-                sched_db_error(s, "requeueing a pack");
+            sp->settle = SETTLE_REQUEUE;
+            tadd_msgf(sp->settle_reason, sizeof(sp->settle_reason), "%s",
+                      reason);
             return 0;
         }
         snprintf(final, sizeof(final), "%s (after %d attempts)", reason,
                  sp->attempts);
         tadd_error("pack %lld failed: %s", (long long)sp->pf.pack_id, final);
-        if (tadd_queue_pack_failed(s->db, sp->pf.pack_id, final) != 0)
-            sched_db_error(s, "failing a pack");
+        sp->settle = SETTLE_FAILED;
+        tadd_msgf(sp->settle_reason, sizeof(sp->settle_reason), "%s", final);
         return 0;
     }
     tadd_warn("pack %lld: %s; restarting from its state (attempt %d of %d)",
@@ -491,12 +514,81 @@ static void sched_restart_due(uv_timer_t *t)
     sched_launch(sp, 1);
 }
 
+static void sched_settle(struct sched_pack *sp, int kick);
+
+static void sched_settle_due(uv_timer_t *t)
+{
+    sched_settle(t->data, 1);
+}
+
+/*
+ * Writes how sp ended (sp->settle) and lets it go; kick: look for the
+ * next pack after. When the database refuses the write, sp is held, its
+ * trials still running there and here alike, and the write is tried
+ * again later: giving sp up in memory alone would leave its trials
+ * running in the database for good, with nothing running them and
+ * nothing for retry to requeue.
+ */
+static void sched_settle(struct sched_pack *sp, int kick)
+{
+    struct tadd_scheduler *s = sp->s;
+    int64_t id = sp->pf.pack_id;
+    int rc = 0;
+
+    switch (sp->settle) {
+    case SETTLE_DONE:
+        rc = tadd_queue_pack_done(s->db, id);
+        break;
+    case SETTLE_FAILED:
+        rc = tadd_queue_pack_failed(s->db, id, sp->settle_reason);
+        break;
+    case SETTLE_REQUEUE:
+        rc = tadd_queue_pack_requeue(s->db, id, sp->settle_reason);
+        break;
+    case SETTLE_STOP:
+        rc = sched_after_stop(sp);
+        break;
+    case SETTLE_NONE:
+        break;
+    }
+    if (rc != 0 && s->shutting_down) {
+        /* The daemon must not wait for space to exit: the pack stays
+         * running in the database, and the next start resumes it. */
+        tadd_error("pack %lld: cannot record how its worker ended: %s; "
+                   "the next start resumes it",
+                   (long long)id, s->db->err);
+        tadd_db_clear_error(s->db);
+        sched_pack_drop(sp);
+        return;
+    }
+    if (rc != 0) {
+        unsigned delay = sp->settle_delay_ms == 0 ? SCHED_SETTLE_FIRST_MS
+                                                  : 2 * sp->settle_delay_ms;
+        if (delay > SCHED_SETTLE_MAX_MS)
+            delay = SCHED_SETTLE_MAX_MS;
+        sp->settle_delay_ms = delay;
+        tadd_error("pack %lld: cannot record how its worker ended: %s; "
+                   "trying again in %u s",
+                   (long long)id, s->db->err, delay / 1000);
+        tadd_db_clear_error(s->db);
+        uv_timer_start(&sp->timer, sched_settle_due, delay, 0);
+        return;
+    }
+    if (sp->settle_delay_ms)
+        tadd_info("pack %lld: how its worker ended is recorded at last",
+                  (long long)id);
+    sp->settle = SETTLE_NONE;
+    sched_changed(s, sp->pf.sweep_id);
+    sched_pack_drop(sp);
+    if (kick)
+        tadd_scheduler_kick(s);
+}
+
 static void sched_on_exit(void *ctx, struct tadd_exec_run *run,
                           const struct tadd_exec_exit *ex)
 {
     struct sched_pack *sp = ctx;
     struct tadd_scheduler *s = sp->s;
-    int rc = 0;
     int keep = 0;
 
     (void)run;
@@ -509,27 +601,24 @@ static void sched_on_exit(void *ctx, struct tadd_exec_run *run,
      * outside, out of time) is a crash whatever the worker said. */
     if (sp->saw_end && !ex->term_signal && ex->exit_status == 0 &&
         !ex->reason[0]) {
-        rc = tadd_queue_pack_done(s->db, sp->pf.pack_id);
+        sp->settle = SETTLE_DONE;
         tadd_info("pack %lld: done", (long long)sp->pf.pack_id);
     } else if (sp->stop != STOP_NONE ||
                (sp->saw_stopped && !ex->term_signal &&
                 ex->exit_status == 0 && !ex->reason[0])) {
         if (sp->stop == STOP_NONE && s->shutting_down)
             sp->stop = STOP_SHUTDOWN;
-        rc = sched_after_stop(sp);
+        sp->settle = SETTLE_STOP;
     } else {
         keep = sched_after_crash(sp, ex);
     }
-    if (rc != 0)
-        sched_db_error(s, "recording a worker's exit");
-    sched_changed(s, sp->pf.sweep_id);
     if (keep) {
+        sched_changed(s, sp->pf.sweep_id);
         uv_timer_start(&sp->timer, sched_restart_due, SCHED_RESTART_DELAY_MS,
                        0);
         return;
     }
-    sched_pack_drop(sp);
-    tadd_scheduler_kick(s);
+    sched_settle(sp, 1);
 }
 
 /* A batch job got its id after start: it replaces the handle recorded,
@@ -660,8 +749,8 @@ fail:
             return;
         }
     }
-    sched_changed(s, sp->pf.sweep_id);
-    sched_pack_drop(sp);
+    /* From the kick loop (a first start) the loop goes on by itself. */
+    sched_settle(sp, restart);
 }
 
 void tadd_scheduler_kick(struct tadd_scheduler *s)
@@ -714,6 +803,18 @@ static void sched_stop(struct sched_pack *sp, enum sched_stop why)
     struct tadd_scheduler *s = sp->s;
     int rc;
 
+    if (sp->settle != SETTLE_NONE) {
+        /* Its worker is gone and its end waits for the database. A cancel
+         * changes nothing more; a stopping daemon leaves the pack running
+         * in the database, and the next start resumes it. */
+        if (why == STOP_SHUTDOWN) {
+            tadd_warn("pack %lld: how its worker ended was never recorded; "
+                      "the next start resumes it",
+                      (long long)sp->pf.pack_id);
+            sched_pack_drop(sp);
+        }
+        return;
+    }
     if (!sp->run) {
         /* Waiting for a restart: nothing runs, so settle it now. */
         uv_timer_stop(&sp->timer);
@@ -990,9 +1091,10 @@ int tadd_scheduler_info(struct tadd_scheduler *s,
             if (in->eta < 0)
                 in->eta = 0;
         }
-        in->phase = !sp->run ? "restarting"
-                    : sp->stop != STOP_NONE ? "stopping"
-                                            : "running";
+        in->phase = sp->settle != SETTLE_NONE ? "recording"
+                    : !sp->run                ? "restarting"
+                    : sp->stop != STOP_NONE   ? "stopping"
+                                              : "running";
         if (sp->run && s->ex->ops->describe)
             s->ex->ops->describe(s->ex, sp->run, in->where,
                                  sizeof(in->where));

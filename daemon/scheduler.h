@@ -34,7 +34,8 @@ struct tadd_sched_info {
     double steps_per_sec; /* since this worker started; 0 when unknown */
     double eta;           /* seconds left; < 0 when unknown */
     int attempts;         /* abnormal exits so far */
-    const char *phase;    /* "running", "restarting" or "stopping" */
+    const char *phase;    /* "running", "restarting", "stopping" or
+                             "recording" (its end not written yet) */
     char where[128];      /* the executor's account ("Slurm job 12
                              RUNNING"), or "" */
 };
