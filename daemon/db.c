@@ -271,7 +271,12 @@ int tadd_db_open(struct tadd_db **out, const char *path, char *err,
                  db->h ? sqlite3_errmsg(db->h) : "out of memory");
         goto fail;
     }
-    sqlite3_busy_timeout(db->h, 5000);
+    /* Another process (a user's sqlite3 shell) may hold the write lock
+     * for a while; the daemon waits rather than drop a worker's event.
+     * XXX: a lock held longer than this still loses the event line being
+     * recorded until the next start replays the pack's progress file;
+     * queueing failed writes for a retry would close that gap. */
+    sqlite3_busy_timeout(db->h, 30000);
     /* WAL lets the sqlite3 shell read while the daemon writes; FULL
      * makes every committed state change survive a power cut too. */
     if (sqlite3_exec(db->h,
