@@ -11,8 +11,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "jsonkeys.h"
 #include "log.h"
+#include "request_parse.h"
 #include "text.h"
 
 struct tadd_conn {
@@ -190,77 +190,6 @@ void tadd_conn_close_after(struct tadd_conn *c)
     c->close_after = 1;
 }
 
-/* Checks the envelope of a request and hands it on. */
-static void conn_dispatch(struct tadd_conn *c, cJSON *req)
-{
-    struct tadd_server *s = c->srv;
-    const cJSON *v, *cmd;
-
-    c->busy = 1;
-    if (!req || !cJSON_IsObject(req)) {
-        tadd_conn_reply_error(c, "bad_request",
-                              "the request is not a JSON object");
-        return;
-    }
-    v = cJSON_GetObjectItemCaseSensitive(req, "v");
-    cmd = cJSON_GetObjectItemCaseSensitive(req, "cmd");
-    if (!cJSON_IsNumber(v) || v->valuedouble != TADD_PROTOCOL_VERSION)
-        tadd_conn_reply_error(c, "bad_version",
-                              "v: this daemon speaks protocol version %d",
-                              TADD_PROTOCOL_VERSION);
-    else if (!cJSON_IsString(cmd))
-        tadd_conn_reply_error(c, "bad_request",
-                              "cmd: expected the command's name, a string");
-    else
-        s->cb.on_request(s->ctx, c, req);
-}
-
-/*
- * Parses one request line of n bytes (no newline). A line must be exactly
- * one JSON object with each key once: cJSON stops at the end of the first
- * value and keeps repeated keys, so a line "ping NUL shutdown", "ping
- * trailing words" or {"cmd": "ping", "cmd": "shutdown"} would otherwise be
- * answered as a ping here and read differently by another program. Returns
- * the object, or NULL with why set to what is wrong (why is empty when
- * the line is not JSON at all, which conn_dispatch names).
- */
-static cJSON *conn_parse(const char *line, size_t n, char *why,
-                         size_t whylen)
-{
-    const char *nul = memchr(line, '\0', n);
-    const char *end = NULL;
-    cJSON *req;
-
-    why[0] = '\0';
-    req = cJSON_ParseWithLengthOpts(line, n, &end, 0);
-    if (!req)
-        return NULL;
-    /* cJSON passes a raw NUL inside a string (which then ends there) as
-     * well as stopping at one after the object: refuse both. */
-    if (nul) {
-        tadd_msgf(why, whylen, "the request holds a NUL byte at byte %zu",
-                  (size_t)(nul - line) + 1);
-        cJSON_Delete(req);
-        return NULL;
-    }
-    while (end < line + n && (*end == ' ' || *end == '\t' || *end == '\r'))
-        end++;
-    if (end != line + n) {
-        tadd_msgf(why, whylen,
-                  "text after the request object at byte %zu: a line holds "
-                  "one JSON object",
-                  (size_t)(end - line) + 1);
-        cJSON_Delete(req);
-        return NULL;
-    }
-    if (cJSON_IsObject(req) &&
-        tadd_json_check_unique_keys(req, "", why, whylen) != 0) {
-        cJSON_Delete(req);
-        return NULL;
-    }
-    return req;
-}
-
 static void conn_too_large(struct tadd_conn *c)
 {
     c->busy = 1;
@@ -284,9 +213,10 @@ static void conn_process(struct tadd_conn *c)
     c->processing = 1;
     while (!c->busy && !c->closing && !c->close_after) {
         char *nl = memchr(c->buf, '\n', c->len);
-        char why[160];
+        struct tadd_request_error e;
         size_t n;
         cJSON *req;
+        int rc;
 
         if (!nl) {
             if (c->len > TADD_REQUEST_MAX)
@@ -298,20 +228,17 @@ static void conn_process(struct tadd_conn *c)
             conn_too_large(c);
             break;
         }
-        while (n > 0 && (c->buf[n - 1] == '\r' || c->buf[n - 1] == ' '))
-            n--;
-        req = n > 0 ? conn_parse(c->buf, n, why, sizeof(why)) : NULL;
-        memmove(c->buf, nl + 1, c->len - (size_t)(nl - c->buf) - 1);
-        c->len -= (size_t)(nl - c->buf) + 1;
-        if (n == 0)
-            continue;
-        if (req || !why[0])
-            conn_dispatch(c, req);
-        else {
+        rc = tadd_request_parse(c->buf, n, &req, &e);
+        memmove(c->buf, nl + 1, c->len - n - 1);
+        c->len -= n + 1;
+        if (rc != 0) {
             c->busy = 1;
-            tadd_conn_reply_error(c, "bad_request", "%s", why);
+            tadd_conn_reply_error(c, e.code, "%s", e.message);
+        } else if (req) {
+            c->busy = 1;
+            c->srv->cb.on_request(c->srv->ctx, c, req);
+            cJSON_Delete(req);
         }
-        cJSON_Delete(req);
     }
     c->processing = 0;
 }
