@@ -21,6 +21,7 @@ case $target in
     sweep) max_len=8192 ;;       # sweeps are small; 8 KiB covers grids
     safetensors) max_len=8192 ;; # a golden checkpoint is 3 to 7 KiB
     pack) max_len=4096 ;;
+    request) max_len=4096 ;;     # a few request lines; 1 MiB is the limit
     *) echo "unknown target $target" >&2; exit 2 ;;
 esac
 
