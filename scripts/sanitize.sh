@@ -35,8 +35,10 @@ fi
 root=$(cd "$(dirname "$0")/.." && pwd)
 self=$root/scripts/sanitize.sh
 mode=${1:-all}
-asan_build=${TADD_ASAN_BUILD:-$root/build-asan}
-vg_build=${TADD_VALGRIND_BUILD:-$root/build-valgrind}
+# Absolute, since tests run in folders of their own and the suppression
+# file below is named by its path.
+asan_build=$(realpath -m "${TADD_ASAN_BUILD:-$root/build-asan}")
+vg_build=$(realpath -m "${TADD_VALGRIND_BUILD:-$root/build-valgrind}")
 failed=()
 
 case $mode in

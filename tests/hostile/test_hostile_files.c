@@ -594,7 +594,7 @@ static const struct hcase cases[] = {
      "description: must be a string of at most 4096 bytes", 0},
     {"S20", VIA_SWEEP, "{'name': 'x', 'name': 'y'}", NULL,
      "name: given twice", 0},
-    {"S21", VIA_SWEEP, NULL, make_many_keys, "k0: unknown key", 2},
+    {"S21", VIA_SWEEP, NULL, make_many_keys, "k0: unknown key", 0},
     {"S22", VIA_SWEEP, NULL, make_long_name,
      "name longer than 200 characters", 0},
     {"S23", VIA_SWEEP, "", NULL, "JSON syntax error at line 1, column 1",
@@ -675,8 +675,8 @@ static const struct hcase cases[] = {
      "__metadata__.model_config is not JSON", 0},
     {"C17", VIA_CKPT, NULL, make_ckpt_nul, "header holds a NUL byte", 0},
     {"C18", VIA_CKPT, NULL, make_ckpt_many_tensors,
-     "missing tensor token_emb.weight", 3},
-    {"C19", VIA_CKPT, NULL, make_ckpt_same_bytes, "overlap", 2},
+     "missing tensor token_emb.weight", 0},
+    {"C19", VIA_CKPT, NULL, make_ckpt_same_bytes, "overlap", 0},
 };
 
 #define N_CASES ((int)(sizeof(cases) / sizeof(cases[0])))
