@@ -39,7 +39,8 @@ EOF
 wpid=$!
 /usr/bin/python3 bench/trajectory_vs_torch.py --init "$tmp/init.safetensors" \
     --seed "$seed" --steps "$((steps + 1))" --dtype "$dtype" \
-    > "$tmp/torch.txt"
+    > "$tmp/torch.txt" &
+tpid=$!
 while ! grep -q "\"event\": *\"eval\", *\"step\": *$steps[,}]" \
         "$tmp/events" 2>/dev/null; do
     if ! kill -0 "$wpid" 2>/dev/null; then
@@ -51,6 +52,7 @@ while ! grep -q "\"event\": *\"eval\", *\"step\": *$steps[,}]" \
 done
 kill -TERM "$wpid"
 wait "$wpid" || true
+wait "$tpid"
 
 /usr/bin/python3 - "$tmp/m/metrics.csv" "$tmp/torch.txt" "$steps" <<'PY'
 import csv, sys
