@@ -137,21 +137,26 @@ static void check_worker_process(void)
     int argc;
 
     REQUIRE(realpath(t.worker, want) != NULL);
-    /* A child seen between fork and exec still runs taddd: look again
-     * until it has become what it execs. */
+    /* A child seen between fork and exec still runs taddd, and one that
+     * is exiting has already lost its command line (it reads as empty):
+     * look again until a child has become what it execs and still runs. */
     exe[0] = '\0';
-    for (int i = 0; i < 1500 && strcmp(exe, want) != 0; i++) {
+    argc = 0;
+    for (int i = 0; i < 1500 && (strcmp(exe, want) != 0 || argc == 0);
+         i++) {
         pid = daemon_child();
         snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
         n = pid ? readlink(path, exe, sizeof(exe) - 1) : -1;
         exe[n > 0 ? n : 0] = '\0';
-        if (strcmp(exe, want) != 0)
+        argc = strcmp(exe, want) == 0
+                   ? proc_cmdline(pid, buf, sizeof(buf), argv, 16)
+                   : 0;
+        if (strcmp(exe, want) != 0 || argc == 0)
             sleep_sec(0.01);
     }
     REQUIRE(pid > 0);
     CHECK_STR_EQ(exe, want);
     /* train --pack PACK --threads N, then only documented options. */
-    argc = proc_cmdline(pid, buf, sizeof(buf), argv, 16);
     CHECK(argc == 6 || argc == 8);
     if (argc >= 6) {
         CHECK_STR_EQ(argv[1], "train");
