@@ -262,8 +262,17 @@ int tadd_queue_pack_attempt(struct tadd_db *db, int64_t pack_id,
     QUEUE_TX(db, pack_id, queue_attempt(db, pack_id, reason));
 }
 
-static int queue_requeue(struct tadd_db *db, int64_t pack_id,
-                         const char *reason)
+/*
+ * Ends a pack's run: its handle is cleared, its state becomes pack_state
+ * (with pack_reason), and its members in state from_a or from_b (NULL for
+ * none) move to member_state with member_reason. Runs inside the caller's
+ * transaction.
+ */
+static int queue_pack_end(struct tadd_db *db, int64_t pack_id,
+                          const char *pack_state, const char *pack_reason,
+                          const char *from_a, const char *from_b,
+                          const char *member_state,
+                          const char *member_reason)
 {
     int64_t sweep_id = 0;
     int rc = queue_pack_sweep(db, pack_id, &sweep_id);
@@ -272,11 +281,18 @@ static int queue_requeue(struct tadd_db *db, int64_t pack_id,
         rc = tadd_db_run(db, "UPDATE packs SET handle = NULL WHERE id = ?",
                          "i", pack_id);
     if (rc == 0)
-        rc = queue_pack_set(db, sweep_id, pack_id, "queued", reason);
+        rc = queue_pack_set(db, sweep_id, pack_id, pack_state, pack_reason);
     if (rc == 0)
-        rc = queue_members_move(db, sweep_id, pack_id, "running", NULL,
-                                "queued", reason, 0);
+        rc = queue_members_move(db, sweep_id, pack_id, from_a, from_b,
+                                member_state, member_reason, 0);
     return rc;
+}
+
+static int queue_requeue(struct tadd_db *db, int64_t pack_id,
+                         const char *reason)
+{
+    return queue_pack_end(db, pack_id, "queued", reason, "running", NULL,
+                          "queued", reason);
 }
 
 int tadd_queue_pack_requeue(struct tadd_db *db, int64_t pack_id,
@@ -287,20 +303,10 @@ int tadd_queue_pack_requeue(struct tadd_db *db, int64_t pack_id,
 
 static int queue_done(struct tadd_db *db, int64_t pack_id)
 {
-    int64_t sweep_id = 0;
-    int rc = queue_pack_sweep(db, pack_id, &sweep_id);
-
-    if (rc == 0)
-        rc = tadd_db_run(db, "UPDATE packs SET handle = NULL WHERE id = ?",
-                         "i", pack_id);
-    if (rc == 0)
-        rc = queue_pack_set(db, sweep_id, pack_id, "done", NULL);
-    if (rc == 0)
-        rc = queue_members_move(db, sweep_id, pack_id, "running", "queued",
-                                "failed",
-                                "the worker finished without a result for "
-                                "this model", 0);
-    return rc;
+    return queue_pack_end(db, pack_id, "done", NULL, "running", "queued",
+                          "failed",
+                          "the worker finished without a result for this "
+                          "model");
 }
 
 int tadd_queue_pack_done(struct tadd_db *db, int64_t pack_id)
@@ -311,18 +317,8 @@ int tadd_queue_pack_done(struct tadd_db *db, int64_t pack_id)
 static int queue_failed(struct tadd_db *db, int64_t pack_id,
                         const char *reason)
 {
-    int64_t sweep_id = 0;
-    int rc = queue_pack_sweep(db, pack_id, &sweep_id);
-
-    if (rc == 0)
-        rc = tadd_db_run(db, "UPDATE packs SET handle = NULL WHERE id = ?",
-                         "i", pack_id);
-    if (rc == 0)
-        rc = queue_pack_set(db, sweep_id, pack_id, "failed", reason);
-    if (rc == 0)
-        rc = queue_members_move(db, sweep_id, pack_id, "running", "queued",
-                                "failed", reason, 0);
-    return rc;
+    return queue_pack_end(db, pack_id, "failed", reason, "running",
+                          "queued", "failed", reason);
 }
 
 int tadd_queue_pack_failed(struct tadd_db *db, int64_t pack_id,
@@ -334,20 +330,10 @@ int tadd_queue_pack_failed(struct tadd_db *db, int64_t pack_id,
 static int queue_cancelled(struct tadd_db *db, int64_t pack_id,
                            const char *reason)
 {
-    int64_t sweep_id = 0;
-    int rc = queue_pack_sweep(db, pack_id, &sweep_id);
-
-    if (rc == 0)
-        rc = tadd_db_run(db, "UPDATE packs SET handle = NULL WHERE id = ?",
-                         "i", pack_id);
-    if (rc == 0)
-        rc = queue_pack_set(db, sweep_id, pack_id, "cancelled", reason);
     /* Members are already cancelled; any left live are cancelled too so
      * that invariant 3 holds whatever happened in between. */
-    if (rc == 0)
-        rc = queue_members_move(db, sweep_id, pack_id, "running", "queued",
-                                "cancelled", reason, 0);
-    return rc;
+    return queue_pack_end(db, pack_id, "cancelled", reason, "running",
+                          "queued", "cancelled", reason);
 }
 
 int tadd_queue_pack_cancelled(struct tadd_db *db, int64_t pack_id,
