@@ -157,16 +157,16 @@ int tadd_format_double(double v, char *buf, size_t len)
     return n;
 }
 
-/* A short description of a JSON value for error messages. */
-static const char *cfg_describe(const cJSON *v, char *buf, size_t len)
+const char *tadd_json_describe(const cJSON *v, int max_chars, char *buf,
+                               size_t len)
 {
     if (!v)
         snprintf(buf, len, "nothing");
     else if (cJSON_IsNumber(v))
         tadd_format_double(v->valuedouble, buf, len);
     else if (cJSON_IsString(v))
-        snprintf(buf, len, "\"%.48s\"%s", v->valuestring,
-                 strlen(v->valuestring) > 48 ? "..." : "");
+        snprintf(buf, len, "\"%.*s\"%s", max_chars, v->valuestring,
+                 strlen(v->valuestring) > (size_t)max_chars ? "..." : "");
     else if (cJSON_IsTrue(v))
         snprintf(buf, len, "true");
     else if (cJSON_IsFalse(v))
@@ -180,6 +180,12 @@ static const char *cfg_describe(const cJSON *v, char *buf, size_t len)
     else
         snprintf(buf, len, "an invalid value");
     return buf;
+}
+
+/* Config messages quote at most 48 characters of a string. */
+static const char *cfg_describe(const cJSON *v, char *buf, size_t len)
+{
+    return tadd_json_describe(v, 48, buf, len);
 }
 
 /* An integral JSON number in [lo, hi] into *out; -1 with a message. */

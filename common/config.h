@@ -164,6 +164,14 @@ int tadd_config_field_text(const struct tadd_config *cfg, const char *key,
  */
 int tadd_format_double(double v, char *buf, size_t len);
 
+/*
+ * A short description of a JSON value for error messages: the number, the
+ * string quoted (cut after max_chars characters), true, false, null, "a
+ * list" or "an object"; "nothing" for NULL. Returns buf. Cannot fail.
+ */
+const char *tadd_json_describe(const cJSON *v, int max_chars, char *buf,
+                               size_t len);
+
 const char *tadd_norm_name(enum tadd_norm n);
 const char *tadd_qkv_tie_name(enum tadd_qkv_tie t);
 

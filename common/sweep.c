@@ -51,27 +51,10 @@ struct sweep_variant {
     struct tadd_config cfg; /* defaults + base + this variant */
 };
 
-/* A short description of a JSON value for messages. */
+/* Sweep messages quote at most 64 characters of a string. */
 static const char *sw_describe(const cJSON *v, char *buf, size_t len)
 {
-    if (!v)
-        snprintf(buf, len, "nothing");
-    else if (cJSON_IsNumber(v))
-        tadd_format_double(v->valuedouble, buf, len);
-    else if (cJSON_IsString(v))
-        snprintf(buf, len, "\"%.64s\"%s", v->valuestring,
-                 strlen(v->valuestring) > 64 ? "..." : "");
-    else if (cJSON_IsBool(v))
-        snprintf(buf, len, "%s", cJSON_IsTrue(v) ? "true" : "false");
-    else if (cJSON_IsNull(v))
-        snprintf(buf, len, "null");
-    else if (cJSON_IsArray(v))
-        snprintf(buf, len, "a list");
-    else if (cJSON_IsObject(v))
-        snprintf(buf, len, "an object");
-    else
-        snprintf(buf, len, "an invalid value");
-    return buf;
+    return tadd_json_describe(v, 64, buf, len);
 }
 
 int tadd_sweep_name_is_valid(const char *name)

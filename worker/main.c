@@ -201,7 +201,7 @@ static int init_read_config(const char *path, struct tadd_config *cfg,
     if (rc == 0)
         rc = tadd_model_config_validate(&cfg->model, msg, sizeof msg);
     if (rc != 0)
-        snprintf(err, errlen, "%s: %s", path, msg);
+        snprintf(err, errlen, "%.200s: %.300s", path, msg);
     return rc;
 }
 

@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "fsutil.h"
+#include "jsonkeys.h"
 
 /* A pack file is small: a few hundred bytes per model. */
 #define PACK_MAX_BYTES (16u << 20)
@@ -33,30 +34,15 @@ static int pack_err(char *err, size_t errlen, const char *name,
     return -1;
 }
 
-/* No object of a pack file has more keys than this; refusing larger ones
- * up front keeps the duplicate check below cheap on hostile files. */
-#define PACK_MAX_KEYS 64
-
-/*
- * Refuses an object with too many keys or a key given twice (JSON allows
- * it, but which value wins would be the parser's choice, not the user's).
- * path names obj in messages. Returns 0 or -1 with a message.
- */
+/* Refuses an object that gives a key twice: which value wins would be
+ * the JSON reader's choice, not the user's. path names obj in messages. */
 static int pack_check_keys(const cJSON *obj, const char *path,
                            const char *name, char *err, size_t errlen)
 {
-    const cJSON *a, *b;
-    int n = 0;
+    char msg[TADD_ERR_LEN];
 
-    cJSON_ArrayForEach(a, obj) {
-        if (++n > PACK_MAX_KEYS)
-            return pack_err(err, errlen, name, "%s: more than %d keys",
-                            *path ? path : "the top level", PACK_MAX_KEYS);
-        for (b = obj->child; b != a; b = b->next)
-            if (strcmp(a->string, b->string) == 0)
-                return pack_err(err, errlen, name, "%s%s%s: given twice",
-                                path, *path ? "." : "", a->string);
-    }
+    if (tadd_json_check_unique_keys(obj, path, msg, sizeof msg) != 0)
+        return pack_err(err, errlen, name, "%s", msg);
     return 0;
 }
 
