@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "linebuf.h"
 #include "log.h"
 #include "text.h"
 
@@ -40,10 +41,7 @@ struct tadd_exec_run {
     uv_pipe_t out;
     struct tadd_exec_callbacks cb;
     void *ctx;
-    char *line;      /* (line_cap) bytes, line_len of them used */
-    size_t line_len;
-    size_t line_cap;
-    int discarding;  /* inside a line longer than LOCAL_LINE_MAX */
+    struct tadd_linebuf lines; /* stdout, cut into lines */
     int exited;      /* exit_cb has run */
     int out_closed;  /* stdout reached EOF or an error */
     int stops;       /* stop() calls so far */
@@ -63,7 +61,7 @@ static void local_handle_closed(uv_handle_t *h)
     struct tadd_exec_run *run = h->data;
 
     if (--run->open_handles == 0) {
-        free(run->line);
+        tadd_linebuf_free(&run->lines);
         free(run);
     }
 }
@@ -80,69 +78,25 @@ static void local_maybe_finish(struct tadd_exec_run *run)
     uv_close((uv_handle_t *)&run->out, local_handle_closed);
 }
 
-static int local_line_reserve(struct tadd_exec_run *run, size_t need)
+static void local_on_line(void *user, const char *line, size_t len)
 {
-    size_t cap = run->line_cap ? run->line_cap : 4096;
-    char *p;
+    struct tadd_exec_run *run = user;
 
-    if (need <= run->line_cap)
-        return 0;
-    while (cap < need)
-        cap *= 2;
-    p = realloc(run->line, cap);
-    if (!p)
-        return -1;
-    run->line = p;
-    run->line_cap = cap;
-    return 0;
-}
-
-static void local_take_bytes(struct tadd_exec_run *run, const char *p,
-                             size_t n)
-{
-    while (n > 0) {
-        const char *nl = memchr(p, '\n', n);
-        size_t chunk = nl ? (size_t)(nl - p) : n;
-
-        if (!run->discarding) {
-            if (run->line_len + chunk > LOCAL_LINE_MAX ||
-                local_line_reserve(run, run->line_len + chunk + 1) != 0) {
-                tadd_warn("worker pid %d: dropping a stdout line over %u "
-                          "bytes", run->proc.pid, LOCAL_LINE_MAX);
-                run->discarding = 1;
-                run->line_len = 0;
-            } else {
-                memcpy(run->line + run->line_len, p, chunk);
-                run->line_len += chunk;
-            }
-        }
-        if (!nl)
-            return;
-        if (!run->discarding) {
-            run->line[run->line_len] = '\0';
-            run->cb.on_line(run->ctx, run, run->line, run->line_len);
-        }
-        run->discarding = 0;
-        run->line_len = 0;
-        p = nl + 1;
-        n -= chunk + 1;
-    }
+    run->cb.on_line(run->ctx, run, line, len);
 }
 
 static void local_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     struct tadd_exec_run *run = s->data;
 
-    if (nread > 0)
-        local_take_bytes(run, buf->base, (size_t)nread);
+    if (nread > 0 &&
+        tadd_linebuf_feed(&run->lines, buf->base, (size_t)nread,
+                          local_on_line, run) > 0)
+        tadd_warn("worker pid %d: dropping a stdout line over %u bytes",
+                  run->proc.pid, LOCAL_LINE_MAX);
     free(buf->base);
     if (nread < 0) {
-        /* A last line without its newline still counts. */
-        if (run->line_len > 0 && !run->discarding) {
-            run->line[run->line_len] = '\0';
-            run->cb.on_line(run->ctx, run, run->line, run->line_len);
-            run->line_len = 0;
-        }
+        tadd_linebuf_flush(&run->lines, local_on_line, run);
         uv_read_stop(s);
         run->out_closed = 1;
         local_maybe_finish(run);
@@ -177,6 +131,8 @@ static int local_start(struct tadd_executor *base,
 
     *out = NULL;
     run = calloc(1, sizeof(*run));
+    if (run)
+        tadd_linebuf_init(&run->lines, LOCAL_LINE_MAX);
     if (!run || asprintf(&log_abs, "%s/%s", ex->home, spec->log_path) < 0) {
         tadd_msgf(err, errlen, "out of memory");
         free(run);

@@ -55,6 +55,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "linebuf.h"
 #include "log.h"
 #include "slurm_parse.h"
 
@@ -128,9 +129,7 @@ struct tadd_exec_run {
     off_t offset;                      /* bytes of it already handed on */
     char state[TADD_SLURM_STATE_LEN];  /* Slurm's last word on the job */
     char reason[TADD_SLURM_REASON_LEN];
-    char *line;                        /* (line_cap) bytes, line_len used */
-    size_t line_len, line_cap;
-    int discarding;   /* inside a line longer than SLURM_LINE_MAX */
+    struct tadd_linebuf lines;         /* the progress file, in lines */
     int read_failing; /* warned that the progress file cannot be read */
     int stops;        /* stop() calls so far */
     int stops_sent;   /* of them, passed on to scancel */
@@ -456,58 +455,11 @@ static void slurm_poll_soon(struct slurm_executor *ex)
 
 /* ---- progress lines ---- */
 
-static int slurm_line_reserve(struct tadd_exec_run *run, size_t need)
+static void slurm_on_line(void *user, const char *line, size_t len)
 {
-    size_t cap = run->line_cap ? run->line_cap : 4096;
-    char *p;
+    struct tadd_exec_run *run = user;
 
-    if (need <= run->line_cap)
-        return 0;
-    while (cap < need)
-        cap *= 2;
-    p = realloc(run->line, cap);
-    if (!p)
-        return -1;
-    run->line = p;
-    run->line_cap = cap;
-    return 0;
-}
-
-static void slurm_line_emit(struct tadd_exec_run *run)
-{
-    if (!run->discarding && run->line_len > 0) {
-        run->line[run->line_len] = '\0';
-        run->cb.on_line(run->ctx, run, run->line, run->line_len);
-    }
-    run->discarding = 0;
-    run->line_len = 0;
-}
-
-static void slurm_take_bytes(struct tadd_exec_run *run, const char *p,
-                             size_t n)
-{
-    while (n > 0) {
-        const char *nl = memchr(p, '\n', n);
-        size_t chunk = nl ? (size_t)(nl - p) : n;
-
-        if (!run->discarding) {
-            if (run->line_len + chunk > SLURM_LINE_MAX ||
-                slurm_line_reserve(run, run->line_len + chunk + 1) != 0) {
-                tadd_warn("pack %" PRId64 ": dropping a progress line over "
-                          "%u bytes", run->pack_id, SLURM_LINE_MAX);
-                run->discarding = 1;
-                run->line_len = 0;
-            } else {
-                memcpy(run->line + run->line_len, p, chunk);
-                run->line_len += chunk;
-            }
-        }
-        if (!nl)
-            return;
-        slurm_line_emit(run);
-        p = nl + 1;
-        n -= chunk + 1;
-    }
+    run->cb.on_line(run->ctx, run, line, len);
 }
 
 /*
@@ -544,12 +496,15 @@ static void slurm_tail_read(struct tadd_exec_run *run, int all)
             break;
         run->offset += n;
         budget = (size_t)n > budget ? 0 : budget - (size_t)n;
-        slurm_take_bytes(run, buf, (size_t)n);
+        if (tadd_linebuf_feed(&run->lines, buf, (size_t)n, slurm_on_line,
+                              run) > 0)
+            tadd_warn("pack %" PRId64 ": dropping a progress line over "
+                      "%u bytes", run->pack_id, SLURM_LINE_MAX);
     }
     free(buf);
     close(fd);
     if (all)
-        slurm_line_emit(run);
+        tadd_linebuf_flush(&run->lines, slurm_on_line, run);
 }
 
 static void slurm_tail_tick(uv_timer_t *t)
@@ -586,7 +541,7 @@ static void slurm_run_report(struct tadd_exec_run *run,
     slurm_tail_read(run, 1);
     slurm_run_unlink(run);
     run->cb.on_exit(run->ctx, run, result);
-    free(run->line);
+    tadd_linebuf_free(&run->lines);
     free(run);
 }
 
@@ -939,6 +894,8 @@ static struct tadd_exec_run *slurm_run_new(struct slurm_executor *ex,
         return NULL;
     }
     run = calloc(1, sizeof(*run));
+    if (run)
+        tadd_linebuf_init(&run->lines, SLURM_LINE_MAX);
     if (!run) {
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -1227,7 +1184,7 @@ static void slurm_destroy(struct tadd_executor *base)
     while (ex->runs) {
         struct tadd_exec_run *run = ex->runs;
         ex->runs = run->next;
-        free(run->line);
+        tadd_linebuf_free(&run->lines);
         free(run);
     }
     free(ex->set);
