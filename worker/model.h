@@ -120,4 +120,9 @@ void tadd_model_greedy(const struct tadd_model *m, struct tadd_workspace *ws,
                        const uint8_t *prompt, int B, int n_new,
                        uint8_t *out);
 
+/* The engine copy the passes run on: "avx2" or "generic" (forced by
+ * TADD_KERNELS=generic in the environment). Every copy computes the same
+ * bits. */
+const char *tadd_model_kernels(void);
+
 #endif

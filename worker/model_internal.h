@@ -138,6 +138,45 @@ struct tadd_workspace {
     lanes_t *ds;   /* (T) one query row of score gradients */
 };
 
+/*
+ * The kernels and the passes over a batch (model_kernels.c, model_step.c)
+ * are compiled once for each instruction set the build targets, with
+ * MODEL_ISA_SUFFIX naming the copy; model_dispatch.c picks one at run
+ * time. Every copy computes the same bits (see MODEL_VW above).
+ */
+#ifndef MODEL_ISA_SUFFIX
+#define MODEL_ISA_SUFFIX _generic
+#endif
+#define MODEL_PASTE2(a, b) a##b
+#define MODEL_PASTE(a, b) MODEL_PASTE2(a, b)
+#define MODEL_ISA(name) MODEL_PASTE(name, MODEL_ISA_SUFFIX)
+
+#define mk_linear MODEL_ISA(mk_linear)
+#define mk_linear_backward_weight MODEL_ISA(mk_linear_backward_weight)
+#define mk_norm_forward MODEL_ISA(mk_norm_forward)
+#define mk_norm_backward MODEL_ISA(mk_norm_backward)
+#define mk_gelu_forward MODEL_ISA(mk_gelu_forward)
+#define mk_attention_forward MODEL_ISA(mk_attention_forward)
+#define mk_attention_backward MODEL_ISA(mk_attention_backward)
+#define mk_cross_entropy MODEL_ISA(mk_cross_entropy)
+
+/* The passes (model_step.c), one copy per instruction set; model.h's
+ * tadd_model_step, tadd_model_argmax_answer and tadd_model_greedy call
+ * the chosen copy with the same arguments. */
+#define MODEL_PASSES(sfx)                                                    \
+    double model_step##sfx(const struct tadd_model *m,                       \
+                           struct tadd_workspace *ws, const uint8_t *x,      \
+                           const int8_t *y, int B, float *grads,             \
+                           float *logits);                                   \
+    void model_argmax_answer##sfx(const struct tadd_model *m,                \
+                                  struct tadd_workspace *ws,                 \
+                                  const uint8_t *x, int B, uint8_t *pred);   \
+    void model_greedy##sfx(const struct tadd_model *m,                       \
+                           struct tadd_workspace *ws, const uint8_t *prompt, \
+                           int B, int n_new, uint8_t *out);
+MODEL_PASSES(_generic)
+MODEL_PASSES(_avx2)
+
 /* Kernels (model_kernels.c). ld* are feature strides in lane vectors. */
 
 /*

@@ -245,9 +245,10 @@ static void load_ids(struct tadd_workspace *ws, const uint8_t *x, int len,
         }
 }
 
-double tadd_model_step(const struct tadd_model *m, struct tadd_workspace *ws,
-                       const uint8_t *x, const int8_t *y, int B,
-                       float *grads, float *logits)
+double MODEL_ISA(model_step)(const struct tadd_model *m,
+                            struct tadd_workspace *ws, const uint8_t *x,
+                            const int8_t *y, int B, float *grads,
+                            float *logits)
 {
     int qpos[T], nq = 0;
     long count = 0;
@@ -308,9 +309,9 @@ static uint8_t argmax_at(const lanes_t *logits, int nq, int p, int s)
     return (uint8_t)best;
 }
 
-void tadd_model_argmax_answer(const struct tadd_model *m,
-                              struct tadd_workspace *ws, const uint8_t *x,
-                              int B, uint8_t *pred)
+void MODEL_ISA(model_argmax_answer)(const struct tadd_model *m,
+                                    struct tadd_workspace *ws,
+                                    const uint8_t *x, int B, uint8_t *pred)
 {
     const int P = TADD_ANSWER_POSITIONS;
     const int *qpos = positions_all() + TADD_FIRST_ANSWER_POS;
@@ -327,9 +328,10 @@ void tadd_model_argmax_answer(const struct tadd_model *m,
     }
 }
 
-void tadd_model_greedy(const struct tadd_model *m, struct tadd_workspace *ws,
-                       const uint8_t *prompt, int B, int n_new,
-                       uint8_t *out)
+void MODEL_ISA(model_greedy)(const struct tadd_model *m,
+                             struct tadd_workspace *ws,
+                             const uint8_t *prompt, int B, int n_new,
+                             uint8_t *out)
 {
     const int np = TADD_PROMPT_LEN;
     const int *all = positions_all();

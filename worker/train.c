@@ -565,6 +565,7 @@ static void train_emit_start(struct train_ctx *c)
     cJSON_AddNumberToObject(e, "train_steps",
                             (double)c->shared->train_steps);
     cJSON_AddNumberToObject(e, "threads", c->n_threads);
+    cJSON_AddStringToObject(e, "kernels", tadd_model_kernels());
     train_emit(c, e);
 }
 
