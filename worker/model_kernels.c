@@ -84,6 +84,10 @@ static inline float lanes_sum(const vf_t *acc)
     return s;
 }
 
+/* Positions whose sums mk_linear runs side by side: each sum is a chain
+ * of dependent adds, so one alone would wait on the adder's latency. */
+#define LIN_TB (8 / NV)
+
 void mk_linear(lanes_t *out_, size_t ldo, const lanes_t *in_, size_t ldi,
                const float *w, size_t wsk, size_t wsm, int K, int M, int n,
                int accumulate)
@@ -94,7 +98,28 @@ void mk_linear(lanes_t *out_, size_t ldo, const lanes_t *in_, size_t ldi,
     for (int m = 0; m < M; m++) {
         const float *wm = w + (size_t)m * wsm;
         vf_t *om = out + (size_t)m * ldo * NV;
-        for (int t = 0; t < n; t++) {
+        int t = 0;
+        for (; t + LIN_TB <= n; t += LIN_TB) {
+            vf_t acc[LIN_TB * NV];
+            vf_t w0 = vsplat(wm[0]);
+            _Pragma("GCC unroll 8") for (int i = 0; i < LIN_TB * NV; i++)
+                acc[i] = in[(size_t)t * NV + i] * w0;
+            for (int k = 1; k < K; k++) {
+                vf_t wk = vsplat(wm[(size_t)k * wsk]);
+                const vf_t *ik = in + ((size_t)k * ldi + t) * NV;
+                _Pragma("GCC unroll 8") for (int i = 0; i < LIN_TB * NV; i++)
+                    acc[i] += ik[i] * wk;
+            }
+            vf_t *o = om + (size_t)t * NV;
+            if (accumulate) {
+                _Pragma("GCC unroll 8") for (int i = 0; i < LIN_TB * NV; i++)
+                    o[i] += acc[i];
+            } else {
+                _Pragma("GCC unroll 8") for (int i = 0; i < LIN_TB * NV; i++)
+                    o[i] = acc[i];
+            }
+        }
+        for (; t < n; t++) {
             vf_t acc[NV];
             vf_t w0 = vsplat(wm[0]);
             FOR_U acc[u] = SV(in, t, u) * w0;
@@ -296,6 +321,68 @@ void mk_gelu_forward(lanes_t *z_g_, lanes_t *gd_, size_t count)
     }
 }
 
+/*
+ * Sums that attention runs side by side: the scores of ATT_B keys, or the
+ * weighted sums of ATT_B features. Each sum is a chain of dependent adds,
+ * so one alone would wait on the adder's latency; the order within each
+ * sum is unchanged.
+ */
+#define ATT_B (8 / NV)
+#define FOR_B _Pragma("GCC unroll 8") for (int k = 0; k < ATT_B; k++)
+
+/* s[j] = scale * sum_c a[c * lda] . b[c * ldb + j] for j < nj, each sum
+ * over c in order; a and b are lane-vector columns of hd features. */
+static void dots_over_features(vf_t *s, const vf_t *a, size_t lda,
+                               const vf_t *b, size_t ldb, int hd, int nj,
+                               float scale)
+{
+    int j = 0;
+    for (; j + ATT_B <= nj; j += ATT_B) {
+        vf_t acc[ATT_B][NV];
+        FOR_B
+            FOR_U acc[k][u] = SV(a, 0, u) * SV(b, j + k, u);
+        for (int c = 1; c < hd; c++)
+            FOR_B
+                FOR_U acc[k][u] += SV(a, c * lda, u) *
+                                   SV(b, c * ldb + j + k, u);
+        FOR_B
+            FOR_U SV(s, j + k, u) = scale == 1.0f ? acc[k][u]
+                                                  : acc[k][u] * scale;
+    }
+    for (; j < nj; j++)
+        FOR_U {
+            vf_t acc = SV(a, 0, u) * SV(b, j, u);
+            for (int c = 1; c < hd; c++)
+                acc += SV(a, c * lda, u) * SV(b, c * ldb + j, u);
+            SV(s, j, u) = scale == 1.0f ? acc : acc * scale;
+        }
+}
+
+/* o[c * ldo] = sum_j w[j] . x[c * ldx + j] over j < nj in order, for the
+ * hd features c. */
+static void weighted_sums(vf_t *o, size_t ldo, const vf_t *w, const vf_t *x,
+                          size_t ldx, int hd, int nj)
+{
+    int c = 0;
+    for (; c + ATT_B <= hd; c += ATT_B) {
+        vf_t acc[ATT_B][NV];
+        FOR_B
+            FOR_U acc[k][u] = SV(w, 0, u) * SV(x, (c + k) * ldx, u);
+        for (int j = 1; j < nj; j++)
+            FOR_B
+                FOR_U acc[k][u] += SV(w, j, u) * SV(x, (c + k) * ldx + j, u);
+        FOR_B
+            FOR_U SV(o, (c + k) * ldo, u) = acc[k][u];
+    }
+    for (; c < hd; c++)
+        FOR_U {
+            vf_t acc = SV(w, 0, u) * SV(x, c * ldx, u);
+            for (int j = 1; j < nj; j++)
+                acc += SV(w, j, u) * SV(x, c * ldx + j, u);
+            SV(o, c * ldo, u) = acc;
+        }
+}
+
 void mk_attention_forward(lanes_t *o_, lanes_t *att_, const lanes_t *q_,
                           const lanes_t *kv_, const int *qpos, int nq, int C,
                           int H)
@@ -313,13 +400,8 @@ void mk_attention_forward(lanes_t *o_, lanes_t *att_, const lanes_t *q_,
         for (int p = 0; p < nq; p++) {
             vf_t *s = att + ((size_t)h * nq + p) * T * NV;
             int tq = qpos[p];
-            for (int j = 0; j <= tq; j++)
-                FOR_U {
-                    vf_t acc = SV(qh, p, u) * SV(kh, j, u);
-                    for (int c = 1; c < hd; c++)
-                        acc += SV(qh, c * nq + p, u) * SV(kh, c * T + j, u);
-                    SV(s, j, u) = acc * scale;
-                }
+            dots_over_features(s, qh + (size_t)p * NV, (size_t)nq, kh,
+                               (size_t)T, hd, tq + 1, scale);
             FOR_U {
                 vf_t mx = SV(s, 0, u), sum = (vf_t){0};
                 for (int j = 1; j <= tq; j++)
@@ -332,13 +414,8 @@ void mk_attention_forward(lanes_t *o_, lanes_t *att_, const lanes_t *q_,
                 for (int j = 0; j <= tq; j++)
                     SV(s, j, u) /= sum;
             }
-            for (int c = 0; c < hd; c++)
-                FOR_U {
-                    vf_t acc = SV(s, 0, u) * SV(vh, c * T, u);
-                    for (int j = 1; j <= tq; j++)
-                        acc += SV(s, j, u) * SV(vh, c * T + j, u);
-                    SV(oh, c * nq + p, u) = acc;
-                }
+            weighted_sums(oh + (size_t)p * NV, (size_t)nq, s, vh, (size_t)T,
+                          hd, tq + 1);
         }
     }
 }
@@ -365,26 +442,19 @@ void mk_attention_backward(lanes_t *dq_, lanes_t *dkv_, lanes_t *ds_,
         for (int p = 0; p < nq; p++) {
             const vf_t *pr = att + ((size_t)h * nq + p) * T * NV;
             int tq = qpos[p];
+            /* d prob[j] = dout . v[j], then the softmax backward with the
+             * score scale folded in. */
+            dots_over_features(ds, doh + (size_t)p * NV, (size_t)nq, vh,
+                               (size_t)T, hd, tq + 1, 1.0f);
             FOR_U {
                 vf_t dot = (vf_t){0};
-                for (int j = 0; j <= tq; j++) {
-                    vf_t dp = SV(doh, p, u) * SV(vh, j, u);
-                    for (int c = 1; c < hd; c++)
-                        dp += SV(doh, c * nq + p, u) * SV(vh, c * T + j, u);
-                    SV(ds, j, u) = dp;
-                    dot += SV(pr, j, u) * dp;
-                }
-                /* Softmax backward, with the score scale folded in. */
+                for (int j = 0; j <= tq; j++)
+                    dot += SV(pr, j, u) * SV(ds, j, u);
                 for (int j = 0; j <= tq; j++)
                     SV(ds, j, u) = SV(pr, j, u) * (SV(ds, j, u) - dot) * scale;
             }
-            for (int c = 0; c < hd; c++)
-                FOR_U {
-                    vf_t acc = SV(ds, 0, u) * SV(kh, c * T, u);
-                    for (int j = 1; j <= tq; j++)
-                        acc += SV(ds, j, u) * SV(kh, c * T + j, u);
-                    SV(dqh, c * nq + p, u) = acc;
-                }
+            weighted_sums(dqh + (size_t)p * NV, (size_t)nq, ds, kh,
+                          (size_t)T, hd, tq + 1);
             for (int c = 0; c < hd; c++)
                 FOR_U {
                     vf_t qc = SV(qh, c * nq + p, u);

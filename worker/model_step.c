@@ -43,11 +43,12 @@ static void embed_forward(lanes_t *x, const struct model_eff *e,
     for (int i = 0; i < n; i++) {
         const uint8_t *id = ids + (size_t)(r0 + i) * L;
         const float *pos = e->pos + (size_t)(r0 + i) * C;
-        for (int c = 0; c < C; c++) {
-            lanes_t v;
-            for (int s = 0; s < L; s++)
-                v[s] = e->tok[(size_t)id[s] * C + c];
-            x[c * n + i] = v + pos[c];
+        /* Lane by lane into memory: a vector built from scalars would
+         * go through the stack and stall on the reload. */
+        for (int s = 0; s < L; s++) {
+            const float *tok = e->tok + (size_t)id[s] * C;
+            for (int c = 0; c < C; c++)
+                ((float *)&x[c * n + i])[s] = tok[c] + pos[c];
         }
     }
 }
@@ -57,15 +58,22 @@ static void embed_backward(struct model_grad *g, const lanes_t *dx,
 {
     for (int t = 0; t < T; t++) {
         const uint8_t *id = ids + (size_t)t * L;
+        float *gpos = g->pos + (size_t)t * C;
+        /* Sequence by sequence, all features at once: a token's C entries
+         * are C separate sums, where feature by feature the same entry
+         * would be hit by many sequences in a row and each add would wait
+         * on the one before. Every entry still sums in (t, s) order. */
+        for (int s = 0; s < L; s++) {
+            float *gt = g->tok_emb + (size_t)id[s] * C;
+            for (int c = 0; c < C; c++)
+                gt[c] += dx[c * T + t][s];
+        }
         for (int c = 0; c < C; c++) {
             lanes_t d = dx[c * T + t];
             float sum = d[0];
-            g->tok_emb[(size_t)id[0] * C + c] += d[0];
-            for (int s = 1; s < L; s++) {
-                g->tok_emb[(size_t)id[s] * C + c] += d[s];
+            for (int s = 1; s < L; s++)
                 sum += d[s];
-            }
-            g->pos[(size_t)t * C + c] += sum;
+            gpos[c] += sum;
         }
     }
 }
