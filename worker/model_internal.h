@@ -60,7 +60,14 @@ struct model_eff {
     struct model_eff_layer *layer; /* (L) */
 };
 
-/* Gradients of the dense weights, all inside one zeroed float region. */
+/*
+ * Gradients of the dense weights, all inside one float region. While a
+ * batch runs, each float has a lane vector in grad_lanes at the same
+ * index, holding its sums lane by lane: sequence s of every chunk adds
+ * into lane s, and the lanes are summed in order once, at the end of the
+ * batch. Summing across lanes once per chunk cost a serial chain of adds
+ * per weight and chunk.
+ */
 struct model_grad_layer {
     float *ln1_w, *ln1_b, *ln2_w, *ln2_b; /* (C) */
     float *qkv;                           /* (C, 3C) */
@@ -111,7 +118,8 @@ struct tadd_workspace {
     struct model_eff_layer *eff_layers;
 
     struct model_grad grad;
-    float *grad_store; /* every float of grad */
+    float *grad_store;   /* every float of grad */
+    lanes_t *grad_lanes; /* (grad_floats) the per-lane sums of a batch */
     size_t grad_floats;
 
     /* The chunk: token ids and labels, (T, LANES) each. */
@@ -188,9 +196,9 @@ void mk_linear(lanes_t *out, size_t ldo, const lanes_t *in, size_t ldi,
                const float *w, size_t wsk, size_t wsm, int K, int M, int n,
                int accumulate);
 
-/* dw[k * dsk + m * dsm] += sum over t < n and lanes of
- * in[k * ldi + t] * dout[m * ldo + t]. */
-void mk_linear_backward_weight(float *dw, size_t dsk, size_t dsm,
+/* dw[k * dsk + m * dsm] += sum over t < n of in[k * ldi + t] *
+ * dout[m * ldo + t], lane by lane. */
+void mk_linear_backward_weight(lanes_t *dw, size_t dsk, size_t dsm,
                                const lanes_t *in, size_t ldi,
                                const lanes_t *dout, size_t ldo, int K, int M,
                                int n);
@@ -201,9 +209,11 @@ void mk_norm_forward(lanes_t *out, lanes_t *xhat, lanes_t *rstd,
                      const lanes_t *x, const float *w, const float *b, int C,
                      int n);
 
-/* dx (C, n) += the input gradient; dw, db (C) += the weight gradients.
- * db is NULL exactly for rmsnorm, which has no bias and no mean. */
-void mk_norm_backward(lanes_t *dx, float *dw, float *db, const lanes_t *dy,
+/* dx (C, n) += the input gradient; dw, db (C) += the weight gradients,
+ * lane by lane. db is NULL exactly for rmsnorm, which has no bias and no
+ * mean. */
+void mk_norm_backward(lanes_t *dx, lanes_t *dw, lanes_t *db,
+                      const lanes_t *dy,
                       const lanes_t *xhat, const lanes_t *rstd,
                       const float *w, int C, int n);
 

@@ -71,19 +71,6 @@ static inline vf_t vexp(vf_t x)
     return (vf_t)(~under & (vi_t)p);
 }
 
-/* The lanes of the native vectors acc (NV of them) summed in lane
- * order. */
-static inline float lanes_sum(const vf_t *acc)
-{
-    float s = acc[0][0];
-    for (int i = 1; i < VW; i++)
-        s += acc[0][i];
-    for (int u = 1; u < NV; u++)
-        for (int i = 0; i < VW; i++)
-            s += acc[u][i];
-    return s;
-}
-
 /* Positions whose sums mk_linear runs side by side: each sum is a chain
  * of dependent adds, so one alone would wait on the adder's latency. */
 #define LIN_TB (8 / NV)
@@ -141,11 +128,12 @@ void mk_linear(lanes_t *out_, size_t ldo, const lanes_t *in_, size_t ldi,
  * of the input: as many accumulators as registers allow. */
 #define WG_BLOCK (8 / NV)
 
-void mk_linear_backward_weight(float *dw, size_t dsk, size_t dsm,
+void mk_linear_backward_weight(lanes_t *dw_, size_t dsk, size_t dsm,
                                const lanes_t *in_, size_t ldi,
                                const lanes_t *dout_, size_t ldo, int K, int M,
                                int n)
 {
+    vf_t *dw = (vf_t *)dw_;
     const vf_t *in = (const vf_t *)in_, *dout = (const vf_t *)dout_;
 
     for (int k = 0; k < K; k++) {
@@ -162,8 +150,8 @@ void mk_linear_backward_weight(float *dw, size_t dsk, size_t dsm,
                 }
             }
             for (int b = 0; b < WG_BLOCK; b++)
-                dw[(size_t)k * dsk + (size_t)(m + b) * dsm] +=
-                    lanes_sum(acc[b]);
+                FOR_U SV(dw, (size_t)k * dsk + (size_t)(m + b) * dsm, u) +=
+                    acc[b][u];
         }
         for (; m < M; m++) {
             const vf_t *d = dout + (size_t)m * ldo * NV;
@@ -171,7 +159,7 @@ void mk_linear_backward_weight(float *dw, size_t dsk, size_t dsm,
             FOR_U acc[u] = (vf_t){0};
             for (int t = 0; t < n; t++)
                 FOR_U acc[u] += SV(ik, t, u) * SV(d, t, u);
-            dw[(size_t)k * dsk + (size_t)m * dsm] += lanes_sum(acc);
+            FOR_U SV(dw, (size_t)k * dsk + (size_t)m * dsm, u) += acc[u];
         }
     }
 }
@@ -211,11 +199,11 @@ void mk_norm_forward(lanes_t *out_, lanes_t *xhat_, lanes_t *rstd_,
     }
 }
 
-void mk_norm_backward(lanes_t *dx_, float *dw, float *db, const lanes_t *dy_,
-                      const lanes_t *xhat_, const lanes_t *rstd_,
-                      const float *w, int C, int n)
+void mk_norm_backward(lanes_t *dx_, lanes_t *dw_, lanes_t *db_,
+                      const lanes_t *dy_, const lanes_t *xhat_,
+                      const lanes_t *rstd_, const float *w, int C, int n)
 {
-    vf_t *dx = (vf_t *)dx_;
+    vf_t *dx = (vf_t *)dx_, *dw = (vf_t *)dw_, *db = (vf_t *)db_;
     const vf_t *dy = (const vf_t *)dy_, *xhat = (const vf_t *)xhat_;
     const vf_t *rstd = (const vf_t *)rstd_;
     const float inv_c = 1.0f / (float)C;
@@ -252,9 +240,9 @@ void mk_norm_backward(lanes_t *dx_, float *dw, float *db, const lanes_t *dy_,
                 sw[u] += SV(dy, c * n + t, u) * SV(xhat, c * n + t, u);
                 sb[u] += SV(dy, c * n + t, u);
             }
-        dw[c] += lanes_sum(sw);
+        FOR_U SV(dw, c, u) += sw[u];
         if (db)
-            db[c] += lanes_sum(sb);
+            FOR_U SV(db, c, u) += sb[u];
     }
 }
 
@@ -468,6 +456,30 @@ void mk_attention_backward(lanes_t *dq_, lanes_t *dkv_, lanes_t *ds_,
     }
 }
 
+/*
+ * ln x for positive normal x, to about 2 ulp: x = m 2^e with m in
+ * [sqrt(1/2), sqrt(2)), ln m = 2 atanh(s), s = (m - 1) / (m + 1), whose
+ * odd series to s^9 truncates below 4e-10 for |s| <= 0.172.
+ */
+static inline vf_t vlog(vf_t x)
+{
+    const vi_t bits = (vi_t)x;
+    vi_t e = ((bits >> 23) & 0xff) - 127;
+    vf_t m = (vf_t)((bits & 0x7fffff) | 0x3f800000), s, s2, p;
+    vi_t big = m > 1.41421356237309505f;
+
+    m = (vf_t)((big & (vi_t)(m * 0.5f)) | (~big & (vi_t)m));
+    e -= big; /* big is -1 where set */
+    s = (m - 1.0f) / (m + 1.0f);
+    s2 = s * s;
+    p = 1.0f / 7.0f + s2 * (1.0f / 9.0f);
+    p = 1.0f / 5.0f + s2 * p;
+    p = 1.0f / 3.0f + s2 * p;
+    p = 1.0f + s2 * p;
+    return __builtin_convertvector(e, vf_t) * 0.693147180559945309f +
+           2.0f * (s * p);
+}
+
 double mk_cross_entropy(lanes_t *dlogits_, const lanes_t *logits_,
                         const int8_t *labels, int nq, int V, float scale)
 {
@@ -477,9 +489,14 @@ double mk_cross_entropy(lanes_t *dlogits_, const lanes_t *logits_,
 
     for (int p = 0; p < nq; p++) {
         const int8_t *y = labels + (size_t)p * L;
-        float mx[L], sum[L];
+        float lane_loss[L];
         FOR_U {
-            vf_t m = SV(logits, p, u), su = (vf_t){0};
+            vi_t label, used;
+            vf_t m = SV(logits, p, u), su = (vf_t){0}, picked = (vf_t){0};
+            vf_t r, ls;
+            for (int i = 0; i < VW; i++)
+                label[i] = y[u * VW + i];
+            used = label >= 0;
             for (int v = 1; v < V; v++)
                 m = vmax(m, SV(logits, v * nq + p, u));
             for (int v = 0; v < V; v++) {
@@ -487,26 +504,23 @@ double mk_cross_entropy(lanes_t *dlogits_, const lanes_t *logits_,
                 SV(dlogits, v * nq + p, u) = e;
                 su += e;
             }
-            for (int v = 0; v < V; v++)
-                SV(dlogits, v * nq + p, u) /= su;
-            memcpy(mx + u * VW, &m, sizeof(m));
-            memcpy(sum + u * VW, &su, sizeof(su));
-        }
-        for (int s = 0; s < L; s++) {
-            float *dl = (float *)(dlogits_ + p) + s;
-            const float *lg = (const float *)(logits_ + p) + s;
-            size_t stride = (size_t)nq * L; /* floats from v to v + 1 */
-            if (y[s] < 0) {
-                for (int v = 0; v < V; v++)
-                    dl[v * stride] = 0.0f;
-                continue;
+            /* softmax - onehot(label), times scale; 0 where ignored. */
+            r = scale / su;
+            for (int v = 0; v < V; v++) {
+                vf_t lg = SV(logits, v * nq + p, u);
+                vi_t hit = label == v;
+                vf_t d = SV(dlogits, v * nq + p, u) * r -
+                         (vf_t)(hit & (vi_t)vsplat(scale));
+                picked += (vf_t)(hit & (vi_t)lg);
+                SV(dlogits, v * nq + p, u) = (vf_t)(used & (vi_t)d);
             }
-            loss += (double)mx[s] + log((double)sum[s]) -
-                    (double)lg[y[s] * stride];
-            dl[y[s] * stride] -= 1.0f;
-            for (int v = 0; v < V; v++)
-                dl[v * stride] *= scale;
+            /* su >= 1: the largest logit contributes e^0. */
+            ls = m + vlog(su) - picked;
+            memcpy(lane_loss + u * VW, &ls, sizeof(ls));
         }
+        for (int s = 0; s < L; s++)
+            if (y[s] >= 0)
+                loss += (double)lane_loss[s];
     }
     return loss;
 }

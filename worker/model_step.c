@@ -53,28 +53,38 @@ static void embed_forward(lanes_t *x, const struct model_eff *e,
     }
 }
 
-static void embed_backward(struct model_grad *g, const lanes_t *dx,
+/* The lane accumulators of the gradient floats at g (see model_grad). */
+static lanes_t *grad_lanes(const struct tadd_workspace *ws, const float *g)
+{
+    return ws->grad_lanes + (g - ws->grad_store);
+}
+
+static void embed_backward(struct tadd_workspace *ws, const lanes_t *dx,
                            const uint8_t *ids, int C)
 {
+    lanes_t *gtok = grad_lanes(ws, ws->grad.tok_emb);
+    lanes_t *gpos = grad_lanes(ws, ws->grad.pos);
+
     for (int t = 0; t < T; t++) {
         const uint8_t *id = ids + (size_t)t * L;
-        float *gpos = g->pos + (size_t)t * C;
-        /* Sequence by sequence, all features at once: a token's C entries
-         * are C separate sums, where feature by feature the same entry
-         * would be hit by many sequences in a row and each add would wait
-         * on the one before. Every entry still sums in (t, s) order. */
-        for (int s = 0; s < L; s++) {
-            float *gt = g->tok_emb + (size_t)id[s] * C;
-            for (int c = 0; c < C; c++)
-                gt[c] += dx[c * T + t][s];
-        }
         for (int c = 0; c < C; c++) {
             lanes_t d = dx[c * T + t];
-            float sum = d[0];
-            for (int s = 1; s < L; s++)
-                sum += d[s];
-            gpos[c] += sum;
+            for (int s = 0; s < L; s++)
+                gtok[(size_t)id[s] * C + c][s] += d[s];
+            gpos[(size_t)t * C + c] += d;
         }
+    }
+}
+
+/* grad_store = the lanes of grad_lanes summed in order. */
+static void grad_reduce_lanes(struct tadd_workspace *ws)
+{
+    for (size_t i = 0; i < ws->grad_floats; i++) {
+        lanes_t v = ws->grad_lanes[i];
+        float sum = v[0];
+        for (int s = 1; s < L; s++)
+            sum += v[s];
+        ws->grad_store[i] = sum;
     }
 }
 
@@ -175,43 +185,51 @@ static void block_backward(struct tadd_workspace *ws, int l, const int *qpos,
     const struct tadd_model_config *cfg = &ws->cfg;
     const int C = cfg->d_model, F = cfg->d_ff, C3 = 3 * cfg->d_model;
     const struct model_eff_layer *w = &ws->eff.layer[l];
-    struct model_grad_layer *g = &ws->grad.layer[l];
+    const struct model_grad_layer *gf = &ws->grad.layer[l];
     struct model_act *a = &ws->act[l];
     size_t q = (size_t)nq;
+    struct {
+        lanes_t *ln1_w, *ln1_b, *ln2_w, *ln2_b, *qkv, *proj, *fc1, *fc2;
+    } g = {
+        grad_lanes(ws, gf->ln1_w), w->ln1_b ? grad_lanes(ws, gf->ln1_b) : NULL,
+        grad_lanes(ws, gf->ln2_w), w->ln2_b ? grad_lanes(ws, gf->ln2_b) : NULL,
+        grad_lanes(ws, gf->qkv),   grad_lanes(ws, gf->proj),
+        grad_lanes(ws, gf->fc1),   grad_lanes(ws, gf->fc2),
+    };
 
     /* MLP, its residual passing dx straight through to da. */
     memcpy(ws->da, ws->dx, (size_t)C * q * sizeof(lanes_t));
     mk_linear(ws->dg, q, ws->dx, q, w->fc2, 1, (size_t)C, C, F, nq, 0);
-    mk_linear_backward_weight(g->fc2, (size_t)C, 1, a->g, q, ws->dx, q, F,
+    mk_linear_backward_weight(g.fc2, (size_t)C, 1, a->g, q, ws->dx, q, F,
                               C, nq);
     for (size_t i = 0; i < (size_t)F * q; i++)
         ws->dg[i] *= a->gd[i];
     mk_linear(ws->dh, q, ws->dg, q, w->fc1, 1, (size_t)F, F, C, nq, 0);
-    mk_linear_backward_weight(g->fc1, (size_t)F, 1, a->h, q, ws->dg, q, C,
+    mk_linear_backward_weight(g.fc1, (size_t)F, 1, a->h, q, ws->dg, q, C,
                               F, nq);
-    mk_norm_backward(ws->da, g->ln2_w, w->ln2_b ? g->ln2_b : NULL, ws->dh,
+    mk_norm_backward(ws->da, g.ln2_w, g.ln2_b, ws->dh,
                      a->xhat2, a->rstd2, w->ln2_w, C, nq);
 
     /* Attention. */
     mk_linear(ws->dout, q, ws->da, q, w->proj, 1, (size_t)C, C, C, nq, 0);
-    mk_linear_backward_weight(g->proj, (size_t)C, 1, a->o, q, ws->da, q, C,
+    mk_linear_backward_weight(g.proj, (size_t)C, 1, a->o, q, ws->da, q, C,
                               C, nq);
     memset(ws->dkv, 0, (size_t)2 * C * T * sizeof(lanes_t));
     mk_attention_backward(ws->dq, ws->dkv, ws->ds, ws->dout, a->att, a->q,
                           a->kv, qpos, nq, C, cfg->n_head);
     mk_linear(ws->du, T, ws->dkv, T, w->qkv + C, 1, (size_t)C3, 2 * C, C, T,
               0);
-    mk_linear_backward_weight(g->qkv + C, (size_t)C3, 1, a->u, T, ws->dkv, T,
+    mk_linear_backward_weight(g.qkv + C, (size_t)C3, 1, a->u, T, ws->dkv, T,
                               C, 2 * C, T);
     mk_linear(ws->duq, q, ws->dq, q, w->qkv, 1, (size_t)C3, C, C, nq, 0);
-    mk_linear_backward_weight(g->qkv, (size_t)C3, 1, a->uq_use, q, ws->dq,
+    mk_linear_backward_weight(g.qkv, (size_t)C3, 1, a->uq_use, q, ws->dq,
                               q, C, C, nq);
     scatter_add(ws->du, ws->duq, qpos, C, T, nq);
 
     /* The block input: residual from da, then through norm1. */
     memset(ws->dxin, 0, (size_t)C * T * sizeof(lanes_t));
     scatter_add(ws->dxin, ws->da, qpos, C, T, nq);
-    mk_norm_backward(ws->dxin, g->ln1_w, w->ln1_b ? g->ln1_b : NULL, ws->du,
+    mk_norm_backward(ws->dxin, g.ln1_w, g.ln1_b, ws->du,
                      a->xhat1, a->rstd1, w->ln1_w, C, T);
 }
 
@@ -225,10 +243,12 @@ static void chunk_backward(struct tadd_workspace *ws, const int *qpos,
 
     /* Tied head: d nf[c] = sum_v dlogits[v] token_emb[v][c]. */
     mk_linear(ws->dh, q, ws->dlogits, q, e->tok, (size_t)C, 1, V, C, nq, 0);
-    mk_linear_backward_weight(ws->grad.tok_head, 1, (size_t)C, ws->nf, q,
+    mk_linear_backward_weight(grad_lanes(ws, ws->grad.tok_head), 1,
+                              (size_t)C, ws->nf, q,
                               ws->dlogits, q, C, V, nq);
     memset(ws->dx, 0, (size_t)C * q * sizeof(lanes_t));
-    mk_norm_backward(ws->dx, ws->grad.lnf_w, e->lnf_b ? ws->grad.lnf_b : NULL,
+    mk_norm_backward(ws->dx, grad_lanes(ws, ws->grad.lnf_w),
+                     e->lnf_b ? grad_lanes(ws, ws->grad.lnf_b) : NULL,
                      ws->dh, ws->xhatf, ws->rstdf, e->lnf_w, C, nq);
     for (int l = nl - 1; l >= 0; l--) {
         lanes_t *t;
@@ -238,7 +258,7 @@ static void chunk_backward(struct tadd_workspace *ws, const int *qpos,
         ws->dx = ws->dxin;
         ws->dxin = t;
     }
-    embed_backward(&ws->grad, ws->dx, ws->ids, C);
+    embed_backward(ws, ws->dx, ws->ids, C);
 }
 
 /* Copies sequences [b0, b0 + nb) of x (B, T) into ws->ids, padding. */
@@ -279,7 +299,7 @@ double MODEL_ISA(model_step)(const struct tadd_model *m,
 
     model_fold(m, ws);
     if (grads)
-        memset(ws->grad_store, 0, ws->grad_floats * sizeof(float));
+        memset(ws->grad_lanes, 0, ws->grad_floats * sizeof(lanes_t));
     for (int b0 = 0; b0 < B && nq > 0; b0 += L) {
         int nb = B - b0 < L ? B - b0 : L;
         load_ids(ws, x, T, b0, nb);
@@ -301,8 +321,10 @@ double MODEL_ISA(model_step)(const struct tadd_model *m,
         if (grads)
             chunk_backward(ws, qpos, nq);
     }
-    if (grads)
+    if (grads) {
+        grad_reduce_lanes(ws);
         model_unfold_grads(m, ws, grads);
+    }
     return count > 0 ? loss / (double)count : 0.0;
 }
 

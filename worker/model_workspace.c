@@ -100,6 +100,7 @@ static void carve_all(struct carver *cv, struct tadd_workspace *ws)
     for (int l = 0; l < nl; l++)
         carve_grad_layer(cv, &ws->grad.layer[l], cfg);
     ws->grad_floats = (cv->used - grad_start) / sizeof(float);
+    ws->grad_lanes = carve_lanes(cv, ws->grad_floats);
 
     ws->ids = carve(cv, T * MODEL_LANES);
     ws->labels = carve(cv, T * MODEL_LANES);
