@@ -143,7 +143,7 @@ struct tadd_workspace {
     lanes_t *dkv;  /* (2C, T) */
     lanes_t *du;   /* (C, T) */
     lanes_t *duq;  /* (C, T) */
-    lanes_t *ds;   /* (T) one query row of score gradients */
+    lanes_t *ds;   /* (H, Q, T) score gradients */
 };
 
 /*
@@ -231,7 +231,8 @@ void mk_attention_forward(lanes_t *o, lanes_t *att, const lanes_t *q,
                           const lanes_t *kv, const int *qpos, int nq, int C,
                           int H);
 
-/* dq (C, nq) written, dkv (2C, T) accumulated; ds (T) scratch. */
+/* dq (C, nq) written, dkv (2C, T) accumulated; ds (H, nq, T) scratch.
+ * qpos must ascend. */
 void mk_attention_backward(lanes_t *dq, lanes_t *dkv, lanes_t *ds,
                            const lanes_t *dout, const lanes_t *att,
                            const lanes_t *q, const lanes_t *kv,

@@ -408,6 +408,41 @@ void mk_attention_forward(lanes_t *o_, lanes_t *att_, const lanes_t *q_,
     }
 }
 
+/* out[c * T + j] += sum over the queries p that see key j (qpos[p] >= j)
+ * of w[p * T + j] . x[c * ldx + p], in query order, for the hd features
+ * c: the keys' and values' gradients, from every query row at once. */
+static void sums_over_queries(vf_t *out, const vf_t *w, const vf_t *x,
+                              size_t ldx, const int *qpos, int nq, int hd)
+{
+    const int T = TADD_CONTEXT;
+    int p0 = 0;
+
+    for (int j = 0; j < T; j++) {
+        /* qpos ascends, so the queries seeing key j are p0 onwards. */
+        while (p0 < nq && qpos[p0] < j)
+            p0++;
+        if (p0 == nq)
+            return;
+        int c = 0;
+        for (; c + ATT_B <= hd; c += ATT_B) {
+            vf_t acc[ATT_B][NV];
+            FOR_B FOR_U acc[k][u] = SV(w, p0 * T + j, u) *
+                                    SV(x, (c + k) * ldx + p0, u);
+            for (int p = p0 + 1; p < nq; p++)
+                FOR_B FOR_U acc[k][u] += SV(w, p * T + j, u) *
+                                         SV(x, (c + k) * ldx + p, u);
+            FOR_B FOR_U SV(out, (c + k) * T + j, u) += acc[k][u];
+        }
+        for (; c < hd; c++)
+            FOR_U {
+                vf_t acc = SV(w, p0 * T + j, u) * SV(x, c * ldx + p0, u);
+                for (int p = p0 + 1; p < nq; p++)
+                    acc += SV(w, p * T + j, u) * SV(x, c * ldx + p, u);
+                SV(out, c * T + j, u) += acc;
+            }
+    }
+}
+
 void mk_attention_backward(lanes_t *dq_, lanes_t *dkv_, lanes_t *ds_,
                            const lanes_t *dout_, const lanes_t *att_,
                            const lanes_t *q_, const lanes_t *kv_,
@@ -424,35 +459,32 @@ void mk_attention_backward(lanes_t *dq_, lanes_t *dkv_, lanes_t *ds_,
         const vf_t *kh = kv + (size_t)h * hd * T * NV;
         const vf_t *vh = kv + (size_t)(C + h * hd) * T * NV;
         const vf_t *doh = dout + (size_t)h * hd * nq * NV;
+        const vf_t *prh = att + (size_t)h * nq * T * NV;
+        vf_t *dsh = ds + (size_t)h * nq * T * NV;
         vf_t *dqh = dq + (size_t)h * hd * nq * NV;
         vf_t *dkh = dkv + (size_t)h * hd * T * NV;
         vf_t *dvh = dkv + (size_t)(C + h * hd) * T * NV;
         for (int p = 0; p < nq; p++) {
-            const vf_t *pr = att + ((size_t)h * nq + p) * T * NV;
+            const vf_t *pr = prh + (size_t)p * T * NV;
+            vf_t *dsp = dsh + (size_t)p * T * NV;
             int tq = qpos[p];
             /* d prob[j] = dout . v[j], then the softmax backward with the
              * score scale folded in. */
-            dots_over_features(ds, doh + (size_t)p * NV, (size_t)nq, vh,
+            dots_over_features(dsp, doh + (size_t)p * NV, (size_t)nq, vh,
                                (size_t)T, hd, tq + 1, 1.0f);
             FOR_U {
                 vf_t dot = (vf_t){0};
                 for (int j = 0; j <= tq; j++)
-                    dot += SV(pr, j, u) * SV(ds, j, u);
+                    dot += SV(pr, j, u) * SV(dsp, j, u);
                 for (int j = 0; j <= tq; j++)
-                    SV(ds, j, u) = SV(pr, j, u) * (SV(ds, j, u) - dot) * scale;
+                    SV(dsp, j, u) =
+                        SV(pr, j, u) * (SV(dsp, j, u) - dot) * scale;
             }
-            weighted_sums(dqh + (size_t)p * NV, (size_t)nq, ds, kh,
+            weighted_sums(dqh + (size_t)p * NV, (size_t)nq, dsp, kh,
                           (size_t)T, hd, tq + 1);
-            for (int c = 0; c < hd; c++)
-                FOR_U {
-                    vf_t qc = SV(qh, c * nq + p, u);
-                    vf_t dc = SV(doh, c * nq + p, u);
-                    for (int j = 0; j <= tq; j++) {
-                        SV(dkh, c * T + j, u) += SV(ds, j, u) * qc;
-                        SV(dvh, c * T + j, u) += SV(pr, j, u) * dc;
-                    }
-                }
         }
+        sums_over_queries(dkh, dsh, qh, (size_t)nq, qpos, nq, hd);
+        sums_over_queries(dvh, prh, doh, (size_t)nq, qpos, nq, hd);
     }
 }
 

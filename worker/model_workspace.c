@@ -126,7 +126,7 @@ static void carve_all(struct carver *cv, struct tadd_workspace *ws)
     ws->dkv = carve_lanes(cv, 2 * C * T);
     ws->du = carve_lanes(cv, C * T);
     ws->duq = carve_lanes(cv, C * T);
-    ws->ds = carve_lanes(cv, T);
+    ws->ds = carve_lanes(cv, (size_t)cfg->n_head * T * T);
 }
 
 struct tadd_workspace *tadd_workspace_new(const struct tadd_model_config *cfg,
