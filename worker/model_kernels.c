@@ -164,39 +164,66 @@ void mk_linear_backward_weight(lanes_t *dw_, size_t dsk, size_t dsm,
     }
 }
 
+/* Positions the norms run side by side, for independent chains. */
+#define NORM_TB (8 / NV)
+#define FOR_I _Pragma("GCC unroll 8") for (int i = 0; i < nt; i++)
+
+/* The forward of norm over positions [t, t + nt), nt <= NORM_TB. */
+static inline void norm_forward_block(vf_t *out, vf_t *xhat, vf_t *rstd,
+                                      const vf_t *x, const float *w,
+                                      const float *b, int C, int n, int t,
+                                      int nt)
+{
+    const float inv_c = 1.0f / (float)C;
+    /* Layernorm's eps is 1e-5 on the biased variance, rmsnorm's 1e-8 on
+     * the mean square. */
+    const float eps = b ? 1e-5f : 1e-8f;
+    vf_t mean[NORM_TB][NV], var[NORM_TB][NV], r[NORM_TB][NV];
+
+    FOR_I
+        FOR_U {
+            mean[i][u] = (vf_t){0};
+            var[i][u] = (vf_t){0};
+        }
+    if (b) {
+        for (int c = 0; c < C; c++)
+            FOR_I
+                FOR_U mean[i][u] += SV(x, c * n + t + i, u);
+        FOR_I
+            FOR_U mean[i][u] *= inv_c;
+    }
+    for (int c = 0; c < C; c++)
+        FOR_I
+            FOR_U {
+                vf_t z = SV(x, c * n + t + i, u) - mean[i][u];
+                var[i][u] += z * z;
+            }
+    FOR_I
+        FOR_U {
+            r[i][u] = 1.0f / vsqrt(var[i][u] * inv_c + eps);
+            SV(rstd, t + i, u) = r[i][u];
+        }
+    for (int c = 0; c < C; c++)
+        FOR_I
+            FOR_U {
+                vf_t xh = (SV(x, c * n + t + i, u) - mean[i][u]) * r[i][u];
+                SV(xhat, c * n + t + i, u) = xh;
+                SV(out, c * n + t + i, u) = b ? xh * w[c] + b[c] : xh * w[c];
+            }
+}
+
 void mk_norm_forward(lanes_t *out_, lanes_t *xhat_, lanes_t *rstd_,
                      const lanes_t *x_, const float *w, const float *b, int C,
                      int n)
 {
     vf_t *out = (vf_t *)out_, *xhat = (vf_t *)xhat_, *rstd = (vf_t *)rstd_;
     const vf_t *x = (const vf_t *)x_;
-    const float inv_c = 1.0f / (float)C;
-    /* Layernorm's eps is 1e-5 on the biased variance, rmsnorm's 1e-8 on
-     * the mean square. */
-    const float eps = b ? 1e-5f : 1e-8f;
+    int t = 0;
 
-    for (int t = 0; t < n; t++) {
-        FOR_U {
-            vf_t mean = (vf_t){0}, var = (vf_t){0}, r;
-            if (b) {
-                for (int c = 0; c < C; c++)
-                    mean += SV(x, c * n + t, u);
-                mean *= inv_c;
-            }
-            for (int c = 0; c < C; c++) {
-                vf_t z = SV(x, c * n + t, u) - mean;
-                var += z * z;
-            }
-            var *= inv_c;
-            r = 1.0f / vsqrt(var + eps);
-            SV(rstd, t, u) = r;
-            for (int c = 0; c < C; c++) {
-                vf_t xh = (SV(x, c * n + t, u) - mean) * r;
-                SV(xhat, c * n + t, u) = xh;
-                SV(out, c * n + t, u) = b ? xh * w[c] + b[c] : xh * w[c];
-            }
-        }
-    }
+    for (; t + NORM_TB <= n; t += NORM_TB)
+        norm_forward_block(out, xhat, rstd, x, w, b, C, n, t, NORM_TB);
+    for (; t < n; t++)
+        norm_forward_block(out, xhat, rstd, x, w, b, C, n, t, 1);
 }
 
 void mk_norm_backward(lanes_t *dx_, lanes_t *dw_, lanes_t *db_,
