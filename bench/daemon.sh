@@ -177,7 +177,7 @@ part_submit() {
     grid_sweep grid10k '{"train_steps": 1000, "warmup_steps": 100,
         "eval_interval": 100, "batch_size": 64, "val_size": 64,
         "test_size": 64}' >"$tmp/grid10k.json"
-    daemon_start --workers 1 --threads 1
+    daemon_start --workers 1 --threads 1 --max-models-per-pack 8
     t0=$(now_us)
     ctl submit "$tmp/grid10k.json" >"$tmp/submit.out"
     t1=$(now_us)
@@ -251,7 +251,7 @@ part_status() {
     echo "== status: 10,000 finished trials with 1,000,000 metric rows"
     mkdir -p -m 700 "$home"
     grid_sweep grid1m '{"eval_interval": 300}' >"$tmp/grid1m.json"
-    daemon_start --workers 1 --threads 1
+    daemon_start --workers 1 --threads 1 --max-models-per-pack 8
     ctl submit "$tmp/grid1m.json" >/dev/null
     hold_worker
     daemon_stop
@@ -261,7 +261,7 @@ part_status() {
     awk -v us=$((t1 - t0)) 'BEGIN { printf "  filled with the sqlite3 shell" \
         " in %.1f s (one transaction)\n", us / 1e6 }'
     echo "  database: $(mib "$(file_size "$home/tadd.db")")"
-    daemon_start --workers 1 --threads 1
+    daemon_start --workers 1 --threads 1 --max-models-per-pack 8
     queued=$(ctl status --json | python3 -c \
         'import json, sys; print(json.load(sys.stdin)["queue"]["packs"])')
     if [ "$queued" != 0 ] || pgrep -P "$daemon_pid" >/dev/null; then

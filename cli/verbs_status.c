@@ -65,6 +65,9 @@ static void ctl_print_daemon(const cJSON *d, const cJSON *queue)
            ctl_num(d, "workers", 0), ctl_num(d, "threads", 0),
            ctl_num(d, "max_models_per_pack", 0), ctl_num(d, "attempts", 0),
            ctl_str(d, "executor", "?"));
+    if (cJSON_IsString(cJSON_GetObjectItem(d, "sized_from")))
+        printf("  sized from measurement: %s\n",
+               ctl_str(d, "sized_from", ""));
     printf("queue: %.0f packs, %.0f trials waiting\n",
            ctl_num(queue, "packs", 0), ctl_num(queue, "trials", 0));
 }

@@ -32,6 +32,7 @@ struct tadd_daemon {
     struct tadd_waiter *waiters; /* clients waiting for a sweep */
     double started_at;           /* Unix seconds */
     int stopping;                /* shutdown under way */
+    char calibration[1024];      /* how the sizes were measured, or "" */
 };
 
 /* A request handler: answers c (at once, or later for a wait). */

@@ -29,6 +29,7 @@
 #define TADD_HOME_LOG "taddd.log"
 #define TADD_HOME_LOCK "taddd.lock"
 #define TADD_HOME_SETTINGS "taddd.json"
+#define TADD_HOME_CALIBRATION "calibration.json"
 #define TADD_HOME_PACKS "packs"
 
 /* The home the user asked for: flag (may be NULL), else TADD_HOME, else
@@ -50,6 +51,7 @@ static inline int tadd_home_name_reserved(const char *name)
     static const char *const reserved[] = {
         TADD_HOME_DB, TADD_HOME_DB "-wal", TADD_HOME_DB "-shm",
         TADD_HOME_SOCKET, TADD_HOME_LOG, TADD_HOME_LOCK, TADD_HOME_SETTINGS,
+        TADD_HOME_CALIBRATION,
     };
 
     for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "calibration.h"
 #include "daemon.h"
 #include "executor_slurm.h"
 #include "fsutil.h"
@@ -227,7 +228,6 @@ static int daemon_settings(struct tadd_daemon *d, const char *config,
         if (tadd_settings_apply_text(&d->set, vals[i].key, vals[i].value, err,
                                      errlen) != 0)
             return -1;
-    tadd_settings_finish(&d->set);
     return 0;
 }
 
@@ -539,6 +539,13 @@ int main(int argc, char **argv)
         goto fail;
     tadd_log_set_output(log);
     tadd_log_set_level(d->set.log_level);
+    if (tadd_calibrate_settings(&d->set, d->home, d->worker_path,
+                                d->calibration, sizeof(d->calibration), err,
+                                sizeof(err)) != 0)
+        tadd_warn("%s; using the fixed defaults", err);
+    else if (d->calibration[0])
+        tadd_info("sized from measurement: %s", d->calibration);
+    tadd_settings_finish(&d->set);
     tadd_info("taddd %s starting: home %s, %d workers x %d threads, packs "
               "of up to %d models, %d attempts, worker %s",
               TADD_VERSION, d->home, d->set.workers, d->set.threads,

@@ -180,6 +180,8 @@ static cJSON *report_daemon(struct tadd_daemon *d)
     cJSON_AddNumberToObject(o, "checkpoint_interval",
                             (double)d->set.checkpoint_interval);
     cJSON_AddStringToObject(o, "executor", d->ex->ops->name);
+    if (d->calibration[0])
+        cJSON_AddStringToObject(o, "sized_from", d->calibration);
     cJSON_AddBoolToObject(o, "stopping", d->stopping);
     return o;
 }

@@ -29,9 +29,10 @@ struct setting {
 #define SET_AT(field) offsetof(struct tadd_settings, field)
 
 static const struct setting settings_table[] = {
-    {"workers", SET_INT, 1, 256, SET_AT(workers)},
+    {"workers", SET_INT, 0, 256, SET_AT(workers)},
     {"threads", SET_INT, 0, 1024, SET_AT(threads)},
-    {"max_models_per_pack", SET_INT, 1, 4096, SET_AT(max_models_per_pack)},
+    {"max_models_per_pack", SET_INT, 0, 4096,
+     SET_AT(max_models_per_pack)},
     {"attempts", SET_INT, 0, 1000, SET_AT(attempts)},
     {"checkpoint_interval", SET_LONG, 1, 1e9, SET_AT(checkpoint_interval)},
     {"stop_timeout", SET_DOUBLE, 0.1, 86400, SET_AT(stop_timeout)},
@@ -45,9 +46,9 @@ static const struct setting settings_table[] = {
 void tadd_settings_defaults(struct tadd_settings *s)
 {
     memset(s, 0, sizeof(*s));
-    s->workers = 1;
+    s->workers = 0;
     s->threads = 0;
-    s->max_models_per_pack = 8;
+    s->max_models_per_pack = 0;
     s->attempts = 3;
     s->checkpoint_interval = 1000;
     s->stop_timeout = 60.0;
@@ -62,6 +63,10 @@ void tadd_settings_finish(struct tadd_settings *s)
 
     if (cpus < 1)
         cpus = 1;
+    if (s->workers == 0)
+        s->workers = 1;
+    if (s->max_models_per_pack == 0)
+        s->max_models_per_pack = 8;
     if (s->threads == 0) {
         s->threads = (int)(cpus / s->workers);
         if (s->threads < 1)

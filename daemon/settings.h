@@ -3,16 +3,16 @@
  * line flags, each overriding the one before.
  *
  * Defaults and why:
- *   workers 1              one pack at a time: a pack already spreads its
- *                          models over every core, so a second worker would
- *                          only compete for the same cores.
- *   threads = CPUs / workers
- *                          results do not depend on the thread count, so
- *                          the whole machine is used.
- *   max_models_per_pack 8  a config's usual 8 seeds train in one process,
- *                          amortising data generation and start-up; larger
- *                          packs delay every result until the whole pack
- *                          finishes.
+ *   workers, threads, max_models_per_pack 0: measured. With the local
+ *                          executor, taddd sizes them from what the worker
+ *                          measures on this machine (calibration.h). Where
+ *                          no measurement is made or it fails, and for
+ *                          the slurm executor, the fixed fallbacks are:
+ *                          1 worker (a pack already spreads its models
+ *                          over every core), threads = CPUs / workers
+ *                          (results do not depend on the thread count),
+ *                          and packs of 8 (a config's usual 8 seeds in one
+ *                          process).
  *   attempts 3             restarts after abnormal exits before a pack's
  *                          trials are failed: enough for a transient crash,
  *                          few enough that a broken pack fails the same
@@ -34,9 +34,9 @@
 #include "slurm_job.h"
 
 struct tadd_settings {
-    int workers;
-    int threads;             /* per worker; 0 means CPUs / workers */
-    int max_models_per_pack;
+    int workers;             /* 0 until measured or given */
+    int threads;             /* per worker; 0 until measured or given */
+    int max_models_per_pack; /* 0 until measured or given */
     int attempts;
     long checkpoint_interval;
     double stop_timeout;     /* seconds before a stopping worker is killed */
@@ -63,7 +63,8 @@ int tadd_settings_apply_json(struct tadd_settings *s, const char *text,
 int tadd_settings_apply_text(struct tadd_settings *s, const char *key,
                              const char *value, char *err, size_t errlen);
 
-/* Fills in what depends on the machine (threads); cannot fail. */
+/* Fills the settings still 0 with the fixed fallbacks (see above);
+ * cannot fail. */
 void tadd_settings_finish(struct tadd_settings *s);
 
 #endif

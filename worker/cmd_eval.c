@@ -13,7 +13,10 @@
 #include "data.h"
 #include "eval.h"
 #include "model.h"
+#include "pool.h"
 #include "worker_cmds.h"
+
+#include <unistd.h>
 
 #define EVAL_MAX_SEEDS 64
 #define EVAL_MAX_FAILURES 10
@@ -28,6 +31,7 @@ struct eval_args {
     int n_seeds;
     long seeds[EVAL_MAX_SEEDS];
     long n;
+    long threads; /* 0: the online processors, at most one per seed */
     int json;
 };
 
@@ -72,6 +76,11 @@ static int eval_parse_args(int argc, char **argv, struct eval_args *a)
                 worker_report_error("--n: must be 1 to 100000000");
                 return -1;
             }
+        } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
+            if (worker_parse_long(argv[++i], 1, 1024, &a->threads) != 0) {
+                worker_report_error("--threads: must be 1 to 1024");
+                return -1;
+            }
         } else if (argv[i][0] == '-') {
             fprintf(stderr, "tadd-worker eval: unknown option %s\n",
                     argv[i]);
@@ -82,7 +91,7 @@ static int eval_parse_args(int argc, char **argv, struct eval_args *a)
     }
     if (a->n_ckpts == 0) {
         fputs("usage: tadd-worker eval CKPT... [--seeds LIST] [--n N] "
-              "[--json]\n", stderr);
+              "[--threads N] [--json]\n", stderr);
         return -1;
     }
     return 0;
@@ -98,29 +107,79 @@ static cJSON *eval_failure_json(const struct tadd_eval_failure *f)
     return o;
 }
 
-/* Evaluates one checkpoint on every seed's set and prints the report. */
-static int eval_checkpoint(const struct eval_args *a, const char *path)
+/* One seed's set, evaluated by whichever thread takes it. */
+struct eval_set {
+    long seed;
+    struct tadd_eval_result res;
+    struct tadd_eval_failure failures[EVAL_MAX_FAILURES];
+    int failed;
+    char err[TADD_ERR_LEN];
+};
+
+struct eval_job {
+    const struct eval_args *a;
+    const struct tadd_model *m;
+    struct tadd_workspace **ws; /* (threads) */
+    struct tadd_pair **pairs;   /* (threads) of (n) */
+    struct eval_set *sets;      /* (n_seeds) */
+};
+
+static void eval_set_task(void *arg, int thread, int index)
+{
+    struct eval_job *j = arg;
+    struct eval_set *set = &j->sets[index];
+    size_t n = (size_t)j->a->n;
+
+    tadd_data_eval_pairs(j->pairs[thread], n, (uint64_t)set->seed);
+    set->failed = tadd_eval_pairs(&set->res, set->failures,
+                                  EVAL_MAX_FAILURES, j->m, j->ws[thread],
+                                  EVAL_BATCH, j->pairs[thread], n, set->err,
+                                  sizeof set->err) != 0;
+}
+
+/*
+ * Evaluates one checkpoint on every seed's set, the sets spread over
+ * threads, and prints the report. Each set's counts depend on that set
+ * alone and are combined in seed order, so the report does not depend on
+ * the thread count.
+ */
+static int eval_checkpoint(const struct eval_args *a, const char *path,
+                           int threads)
 {
     struct tadd_eval_failure failures[EVAL_MAX_FAILURES];
     struct tadd_model m;
-    struct tadd_workspace *ws = NULL;
-    struct tadd_pair *pairs = NULL;
+    struct eval_job job = {0};
+    struct tadd_pool *pool = NULL;
     char err[TADD_ERR_LEN];
     cJSON *root = NULL, *per_seed, *fails, *agg;
     size_t total = 0, errors = 0, digits = 0;
-    int n_fail = 0, rc = -1;
+    int n_fail = 0, rc = -1, ok = 1;
 
     if (tadd_checkpoint_load(path, &m, err, sizeof err) != 0) {
         worker_report_error(err);
         return 1;
     }
-    ws = tadd_workspace_new(&m.cfg, EVAL_BATCH);
-    pairs = malloc((size_t)a->n * sizeof *pairs);
+    job.a = a;
+    job.m = &m;
+    job.ws = calloc((size_t)threads, sizeof *job.ws);
+    job.pairs = calloc((size_t)threads, sizeof *job.pairs);
+    job.sets = calloc((size_t)a->n_seeds, sizeof *job.sets);
+    pool = tadd_pool_new(threads);
     root = cJSON_CreateObject();
-    if (!ws || !pairs || !root) {
+    ok = job.ws && job.pairs && job.sets && pool && root;
+    for (int t = 0; ok && t < threads; t++) {
+        job.ws[t] = tadd_workspace_new(&m.cfg, EVAL_BATCH);
+        job.pairs[t] = malloc((size_t)a->n * sizeof **job.pairs);
+        ok = job.ws[t] && job.pairs[t];
+    }
+    if (!ok) {
         worker_report_error("out of memory");
         goto out;
     }
+    for (int s = 0; s < a->n_seeds; s++)
+        job.sets[s].seed = a->seeds[s];
+    tadd_pool_run(pool, eval_set_task, &job, a->n_seeds);
+
     cJSON_AddStringToObject(root, "checkpoint", path);
     cJSON_AddNumberToObject(root, "params", (double)m.n_params);
     cJSON_AddItemToObject(root, "model_config",
@@ -129,26 +188,27 @@ static int eval_checkpoint(const struct eval_args *a, const char *path)
     per_seed = cJSON_AddArrayToObject(root, "per_seed");
     fails = cJSON_AddArrayToObject(root, "failures");
     for (int s = 0; s < a->n_seeds; s++) {
-        struct tadd_eval_result res;
+        const struct eval_set *set = &job.sets[s];
+        const struct tadd_eval_result *res = &set->res;
         cJSON *o;
-        tadd_data_eval_pairs(pairs, (size_t)a->n, (uint64_t)a->seeds[s]);
-        if (tadd_eval_pairs(&res, failures, EVAL_MAX_FAILURES - n_fail, &m,
-                            ws, EVAL_BATCH, pairs, (size_t)a->n, err,
-                            sizeof err) != 0) {
-            worker_report_error(err);
+        if (set->failed) {
+            worker_report_error(set->err);
             goto out;
         }
-        for (int f = 0; f < res.n_failures; f++)
-            cJSON_AddItemToArray(fails, eval_failure_json(&failures[f]));
-        n_fail += res.n_failures;
-        total += res.n_pairs;
-        errors += res.n_errors;
-        digits += res.digits_correct;
+        /* The first failures in seed order, as many as fit. */
+        for (int f = 0; f < res->n_failures && n_fail < EVAL_MAX_FAILURES;
+             f++) {
+            failures[n_fail++] = set->failures[f];
+            cJSON_AddItemToArray(fails, eval_failure_json(&set->failures[f]));
+        }
+        total += res->n_pairs;
+        errors += res->n_errors;
+        digits += res->digits_correct;
         o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "seed", (double)a->seeds[s]);
-        cJSON_AddNumberToObject(o, "n", (double)res.n_pairs);
-        cJSON_AddNumberToObject(o, "errors", (double)res.n_errors);
-        cJSON_AddNumberToObject(o, "exact_match", res.exact);
+        cJSON_AddNumberToObject(o, "seed", (double)set->seed);
+        cJSON_AddNumberToObject(o, "n", (double)res->n_pairs);
+        cJSON_AddNumberToObject(o, "errors", (double)res->n_errors);
+        cJSON_AddNumberToObject(o, "exact_match", res->exact);
         cJSON_AddItemToArray(per_seed, o);
     }
     cJSON_AddNumberToObject(agg, "total", (double)total);
@@ -177,8 +237,16 @@ static int eval_checkpoint(const struct eval_args *a, const char *path)
     rc = 0;
 out:
     cJSON_Delete(root);
-    free(pairs);
-    tadd_workspace_free(ws);
+    tadd_pool_free(pool);
+    for (int t = 0; t < threads; t++) {
+        if (job.ws)
+            tadd_workspace_free(job.ws[t]);
+        if (job.pairs)
+            free(job.pairs[t]);
+    }
+    free(job.ws);
+    free(job.pairs);
+    free(job.sets);
     tadd_model_destroy(&m);
     return rc == 0 ? 0 : 2;
 }
@@ -186,14 +254,21 @@ out:
 int worker_cmd_eval(int argc, char **argv)
 {
     struct eval_args a;
-    int rc = 0;
+    int rc = 0, threads;
 
     if (eval_parse_args(argc, argv, &a) != 0) {
         free(a.ckpts);
         return 1;
     }
+    threads = (int)a.threads;
+    if (threads == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = cpus > 0 ? (int)cpus : 1;
+    }
+    if (threads > a.n_seeds)
+        threads = a.n_seeds;
     for (int i = 0; i < a.n_ckpts; i++) {
-        int r = eval_checkpoint(&a, a.ckpts[i]);
+        int r = eval_checkpoint(&a, a.ckpts[i], threads);
         if (r > rc)
             rc = r;
     }

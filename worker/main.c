@@ -34,7 +34,9 @@ static void usage(FILE *f)
           "[--progress FILE]\n"
           "       tadd-worker init --config FILE --seed S --out CKPT\n"
           "       tadd-worker eval CKPT... [--seeds LIST] [--n N] [--json]\n"
-          "       tadd-worker predict CKPT A B [--json]\n",
+          "       tadd-worker predict CKPT A B [--json]\n"
+          "       tadd-worker calibrate [--config FILE] [--max-threads N] "
+          "[--max-models N] [--seconds S]\n",
           f);
 }
 
@@ -179,8 +181,8 @@ static int cmd_train(int argc, char **argv)
     return rc;
 }
 
-static int init_read_config(const char *path, struct tadd_config *cfg,
-                            char *err, size_t errlen)
+int worker_read_config(const char *path, struct tadd_config *cfg, char *err,
+                       size_t errlen)
 {
     char *text, msg[TADD_ERR_LEN];
     size_t len;
@@ -233,7 +235,7 @@ static int cmd_init(int argc, char **argv)
         worker_report_error("--seed: must be a non-negative integer");
         return 1;
     }
-    if (init_read_config(config, &cfg, err, sizeof err) != 0) {
+    if (worker_read_config(config, &cfg, err, sizeof err) != 0) {
         worker_report_error(err);
         return 1;
     }
@@ -268,6 +270,8 @@ int main(int argc, char **argv)
         return worker_cmd_eval(argc - 2, argv + 2);
     if (strcmp(argv[1], "predict") == 0)
         return worker_cmd_predict(argc - 2, argv + 2);
+    if (strcmp(argv[1], "calibrate") == 0)
+        return worker_cmd_calibrate(argc - 2, argv + 2);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(stdout);
         return 0;

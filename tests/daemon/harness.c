@@ -120,8 +120,14 @@ void th_daemon_start(struct th *t, ...)
     argv[n++] = t->home;
     argv[n++] = "--worker";
     argv[n++] = t->worker;
+    /* Fixed sizes: measured ones would vary with the machine's load. A
+     * test's own flags come later and win. */
     argv[n++] = "--threads";
     argv[n++] = "1";
+    argv[n++] = "--workers";
+    argv[n++] = "1";
+    argv[n++] = "--max-models-per-pack";
+    argv[n++] = "8";
     va_start(ap, t);
     for (char *a; (a = va_arg(ap, char *)) && n < TH_MAX_ARGS - 1;)
         argv[n++] = a;

@@ -249,7 +249,8 @@ def test_eval_predict(home):
 def main():
     with tempfile.TemporaryDirectory() as home:
         subprocess.run([TADDD, "--home", home, "--daemonize", "--worker",
-                        FAKE, "--workers", "1", "--log-level", "warn"],
+                        FAKE, "--workers", "1", "--threads", "1",
+                        "--max-models-per-pack", "8", "--log-level", "warn"],
                        check=True, timeout=30)
         try:
             test_results(home)
