@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The engine against the machine, side by side in one run:
+#   - the FP32 peak (bench/fma_peak);
+#   - the baseline pack's step time on the real training path (tadd-worker
+#     train on a pack file, time between its first and last evaluation
+#     events, which a tiny validation set keeps cheap) for 1 to 64 models
+#     on one thread, and for 2 to 64 models on every thread;
+#   - useful GFLOP/s: 106,560 FLOPs per sample (docs/flops.md) x 512
+#     samples x models / seconds per step, and its share of the peak;
+#   - the peak resident size of each run (GNU time's %M).
+#
+#   bench/pack_scaling.sh [build-dir] [steps]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+steps=${2:-100}
+cpus=$(getconf _NPROCESSORS_ONLN)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+peak=$("$build/bench/fma_peak" --threads "$cpus" | tail -1 |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["fma_gflops"])')
+peak1=$("$build/bench/fma_peak" --threads 1 |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["fma_gflops"])')
+echo "FP32 FMA peak: $peak1 GFLOP/s on 1 thread, $peak on $cpus"
+
+# run MODELS THREADS: prints seconds per step and peak RSS in KiB.
+run() {
+    local n=$1 threads=$2
+    python3 - "$tmp" "$steps" "$n" <<'PY'
+import json, sys
+tmp, steps, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+models = [{"seed": 42 + i, "dir": f"{tmp}/m{i}", "warmup_steps": 10}
+          for i in range(n)]
+pack = {"config": {"train_steps": steps + 1, "eval_interval": steps,
+                   "val_size": 16, "test_size": 16},
+        "checkpoint_interval": 1000000, "models": models}
+json.dump(pack, open(f"{tmp}/pack.json", "w"))
+PY
+    rm -rf "$tmp"/m* "$tmp/pack.json.state"
+    /usr/bin/time -f "%M" -o "$tmp/rss" "$build/worker/tadd-worker" train \
+        --pack "$tmp/pack.json" --threads "$threads" 2>/dev/null |
+        python3 -c '
+import json, sys
+t = [json.loads(l)["elapsed"] for l in sys.stdin if "\"eval\"" in l]
+print((t[-1] - t[0]) / int(sys.argv[1]), end=" ")' "$steps"
+    cat "$tmp/rss"
+}
+
+echo "models threads  ms/step  ms/model-step  GFLOP/s  %peak  RSS MiB"
+report() {
+    local n=$1 threads=$2 p=$3
+    read -r sec rss < <(run "$n" "$threads")
+    python3 -c "
+import sys
+n, th, sec, rss, peak = int(sys.argv[1]), int(sys.argv[2]), \
+    float(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+gf = 106560 * 512 * n / sec * 1e-9
+print(f'{n:6d} {th:7d} {sec*1e3:8.2f} {sec*1e3/n:14.3f} {gf:8.1f} '
+      f'{100*gf/peak:6.1f} {rss/1024:8.1f}')" "$n" "$threads" "$sec" "$rss" "$p"
+}
+for n in 1 2 4 8 16 32 64; do report "$n" 1 "$peak1"; done
+for n in 2 4 8 16 32 64; do report "$n" "$cpus" "$peak"; done
