@@ -1,7 +1,10 @@
 #include "fsutil.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,8 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "faultpoint.h"
 #include "text.h"
-
 
 #define FS_NAME_MAX 200
 
@@ -27,6 +30,14 @@ static char *fs_parent(const char *path)
         return strdup("/");
     dir = strndup(path, (size_t)(slash - path));
     return dir;
+}
+
+/* The last component of path. */
+static const char *fs_base(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+
+    return slash ? slash + 1 : path;
 }
 
 static int fs_write_all(int fd, const void *buf, size_t len)
@@ -59,6 +70,77 @@ int tadd_fsync_dir(const char *dir)
     return rc;
 }
 
+/* The writer's pid of a temporary name "NAME.tmp.PID.N", or 0. */
+static long fs_temporary_pid(const char *name)
+{
+    const char *tag = strstr(name, ".tmp."), *p;
+    char *end;
+    long pid;
+
+    if (!tag)
+        return 0;
+    /* The last ".tmp." is the suffix; a NAME may contain one too. */
+    while ((p = strstr(tag + 1, ".tmp.")))
+        tag = p;
+    pid = strtol(tag + 5, &end, 10);
+    if (end == tag + 5 || *end != '.' || pid <= 0)
+        return 0;
+    strtoul(end + 1, &end, 10);
+    return *end == '\0' ? pid : 0;
+}
+
+/* 1 when process pid is gone: no such process, or a zombie that only
+ * waits for its parent to collect its status. */
+static int fs_pid_gone(long pid)
+{
+    char path[64], buf[256], *p;
+    FILE *f;
+    size_t n;
+
+    if (kill((pid_t)pid, 0) != 0)
+        return errno == ESRCH;
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    if (!(f = fopen(path, "r")))
+        return 0;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* "pid (comm) S ...": the state follows the last parenthesis. */
+    p = strrchr(buf, ')');
+    return p && p[1] == ' ' && p[2] == 'Z';
+}
+
+int tadd_remove_dead_temporaries(const char *dir, const char *name,
+                                 char *err, size_t errlen)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    size_t name_len = name ? strlen(name) : 0;
+    int removed = 0;
+
+    if (!d) {
+        tadd_msgf(err, errlen, "%s: %s", dir, strerror(errno));
+        return -1;
+    }
+    while ((e = readdir(d))) {
+        long pid = fs_temporary_pid(e->d_name);
+        char path[PATH_MAX];
+
+        if (name && (strncmp(e->d_name, name, name_len) != 0 ||
+                     strncmp(e->d_name + name_len, ".tmp.", 5) != 0))
+            continue;
+        /* Only a writer known to be gone: a live pid (or one of another
+         * user) may still be writing. */
+        if (pid == 0 || !fs_pid_gone(pid))
+            continue;
+        if (tadd_pathf(path, sizeof(path), "%s/%s", dir, e->d_name) == 0 &&
+            unlink(path) == 0)
+            removed++;
+    }
+    closedir(d);
+    return removed;
+}
+
 int tadd_write_file_atomic(const char *path, const void *buf, size_t len,
                            char *err, size_t errlen)
 {
@@ -75,6 +157,10 @@ int tadd_write_file_atomic(const char *path, const void *buf, size_t len,
         return -1;
     }
     dir = fs_parent(path);
+    /* The temporaries of earlier writes of path that were killed before
+     * their rename: the file is being replaced now, so they go. */
+    if (dir)
+        (void)tadd_remove_dead_temporaries(dir, fs_base(path), NULL, 0);
     /* The pid and a counter keep concurrent writers of the same path (two
      * processes or two threads) off each other's temporary file. */
     tmp_len = strlen(path) + 64;
@@ -101,6 +187,7 @@ int tadd_write_file_atomic(const char *path, const void *buf, size_t len,
         tadd_msgf(err, errlen, "%s: write: %s", tmp, strerror(errno));
         goto cleanup;
     }
+    tadd_fault_point("file-write");
     if (fsync(fd) != 0) {
         tadd_msgf(err, errlen, "%s: fsync: %s", tmp, strerror(errno));
         goto cleanup;
@@ -297,3 +384,4 @@ int tadd_name_is_safe(const char *name)
         return 0;
     return strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
 }
+

@@ -10,12 +10,23 @@
 
 /*
  * Writes len bytes to path atomically: a temporary name in the same folder,
- * fsync, rename over path, fsync of the folder. The file gets mode 0600.
+ * fsync, rename over path, fsync of the folder. Temporaries of path left
+ * by killed writers are removed first. The file gets mode 0600.
  * Returns 0, or -1 with a message in err naming path and the failing call;
  * on failure path is untouched and no temporary file is left behind.
  */
 int tadd_write_file_atomic(const char *path, const void *buf, size_t len,
                            char *err, size_t errlen);
+
+/*
+ * Removes from dir the temporary files of tadd_write_file_atomic
+ * ("NAME.tmp.PID.N", of that NAME only when name is not NULL) whose
+ * writer PID no longer runs: what a write killed before its rename leaves
+ * behind. tadd_write_file_atomic does it for its own path first. Returns
+ * the number removed, or -1 with a message when dir cannot be read.
+ */
+int tadd_remove_dead_temporaries(const char *dir, const char *name,
+                                 char *err, size_t errlen);
 
 /*
  * Reads a whole file of at most max_len bytes into a new NUL-terminated

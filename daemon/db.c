@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "faultpoint.h"
 #include "schema.h"
 
 static void db_fail(struct tadd_db *db, const char *what, const char *sql)
@@ -191,6 +192,7 @@ int tadd_db_begin(struct tadd_db *db)
 
 int tadd_db_commit(struct tadd_db *db)
 {
+    tadd_fault_point("db-commit");
     if (tadd_db_run(db, "COMMIT", NULL) != 0)
         return -1;
     db->in_tx = 0;

@@ -19,6 +19,7 @@
 #include "calibration.h"
 #include "daemon.h"
 #include "executor_slurm.h"
+#include "faultpoint.h"
 #include "fsutil.h"
 #include "home.h"
 #include "log.h"
@@ -510,6 +511,8 @@ int main(int argc, char **argv)
     struct daemon_flag_value *vals = calloc((size_t)argc, sizeof(*vals));
     struct daemon_args args;
     char err[1024];
+
+    tadd_fault_init("taddd");
     FILE *log = NULL;
     int n_vals = 0;
     int ready_fd = -1;

@@ -18,6 +18,7 @@
 #include "model.h"
 #include "pack.h"
 #include "train.h"
+#include "faultpoint.h"
 #include "worker_cmds.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -258,6 +259,7 @@ int main(int argc, char **argv)
      * thread that owns it, which keeps results independent of the
      * thread count. */
     openblas_set_num_threads(1);
+    tadd_fault_init("tadd-worker");
     if (argc < 2) {
         usage(stderr);
         return 1;

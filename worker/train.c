@@ -551,6 +551,10 @@ static int train_open_files(struct train_ctx *c, int resumed, char *err,
         struct train_model *tm = &c->models[i];
         if (tadd_mkdir_p(tm->pm->dir, 0700, err, errlen) != 0)
             return -1;
+        /* Writes of an earlier run killed midway left their temporaries;
+         * this run owns the folder now. */
+        if (tadd_remove_dead_temporaries(tm->pm->dir, NULL, err, errlen) < 0)
+            return -1;
         if (tadd_metrics_open(&tm->metrics, tm->pm->dir,
                               resumed ? c->step : 0, err, errlen) != 0)
             return -1;

@@ -225,6 +225,101 @@ static void test_concurrent_writers(const char *dir)
     unlink(path);
 }
 
+/* Creates an empty file dir/name. */
+static void touch(const char *dir, const char *name)
+{
+    char path[512];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    f = fopen(path, "w");
+    REQUIRE(f != NULL);
+    fclose(f);
+}
+
+static int exists(const char *dir, const char *name)
+{
+    char path[512];
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    return access(path, F_OK) == 0;
+}
+
+/* A pid that certainly ran and is gone: a child that exited and was
+ * reaped; and one that exited and was not (a zombie). */
+static pid_t gone_child(int reap)
+{
+    pid_t pid = fork();
+
+    REQUIRE(pid >= 0);
+    if (pid == 0)
+        _exit(0);
+    if (reap) {
+        REQUIRE(waitpid(pid, NULL, 0) == pid);
+    } else {
+        /* Until it has exited, it is not yet a zombie. */
+        for (int i = 0; i < 1000; i++) {
+            char path[64], buf[256];
+            FILE *f;
+            size_t n = 0;
+            snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+            if ((f = fopen(path, "r"))) {
+                n = fread(buf, 1, sizeof(buf) - 1, f);
+                fclose(f);
+            }
+            buf[n] = '\0';
+            if (strstr(buf, ") Z "))
+                break;
+            usleep(1000);
+        }
+    }
+    return pid;
+}
+
+/* Temporaries of killed writers go; live writers' and other files stay. */
+static void test_dead_temporaries(const char *dir)
+{
+    char err[512] = "", name[128], dead[128], zombie[128], live[128];
+    char path[512];
+    pid_t z = gone_child(0);
+
+    snprintf(dead, sizeof(dead), "a.json.tmp.%d.1", (int)gone_child(1));
+    snprintf(zombie, sizeof(zombie), "b.json.tmp.%d.7", (int)z);
+    snprintf(live, sizeof(live), "a.json.tmp.%d.2", (int)getpid());
+    touch(dir, dead);
+    touch(dir, zombie);
+    touch(dir, live);
+    touch(dir, "a.json.tmp.notapid.1");
+    touch(dir, "c.json");
+    /* Only b.json's: the dead writer's temporary of a.json stays. */
+    CHECK_INT_EQ(tadd_remove_dead_temporaries(dir, "b.json", err,
+                                              sizeof(err)), 1);
+    CHECK(!exists(dir, zombie));
+    CHECK(exists(dir, dead));
+    /* Writing a.json clears its dead temporaries, not the live one. */
+    snprintf(path, sizeof(path), "%s/a.json", dir);
+    CHECK_INT_EQ(tadd_write_file_atomic(path, "{}", 2, err, sizeof(err)), 0);
+    CHECK(!exists(dir, dead));
+    CHECK(exists(dir, live));
+    CHECK(exists(dir, "a.json.tmp.notapid.1"));
+    CHECK(exists(dir, "c.json"));
+    CHECK_INT_EQ(tadd_remove_dead_temporaries(dir, NULL, err, sizeof(err)),
+                 0);
+    snprintf(name, sizeof(name), "%s/nowhere", dir);
+    CHECK_INT_EQ(tadd_remove_dead_temporaries(name, NULL, err, sizeof(err)),
+                 -1);
+    CHECK_STR_HAS(err, "nowhere");
+    waitpid(z, NULL, 0);
+    for (const char *const *n = (const char *const[]){
+             "a.json", "a.json.tmp.notapid.1", "c.json", NULL};
+         *n; n++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, *n);
+        unlink(path);
+    }
+    snprintf(path, sizeof(path), "%s/%s", dir, live);
+    unlink(path);
+}
+
 int main(void)
 {
     char tmpl[] = "/tmp/tadd-test-fs-XXXXXX";
@@ -236,6 +331,7 @@ int main(void)
     test_mkdir(dir);
     test_names();
     test_concurrent_writers(dir);
+    test_dead_temporaries(dir);
     CHECK_INT_EQ(count_entries(dir), 0);
     rmdir(dir);
     CHECK_DONE();

@@ -30,10 +30,14 @@ void th_init(struct th *t, const char *name);
 /* Switches to another home under the same root (for a second run). */
 void th_use_home(struct th *t, const char *name);
 
-/* Starts taddd in the foreground on the current home with --worker and
- * --threads 1 and the extra arguments (NULL-terminated); returns once its
- * socket answers. */
+/* Starts taddd in the foreground on the current home with --worker,
+ * fixed sizes (1 worker, 1 thread, packs of 8) and the extra arguments
+ * (NULL-terminated); returns once its socket answers, or once it stopped
+ * at a fault point. */
 void th_daemon_start(struct th *t, ...);
+
+/* 1 when process pid is stopped (SIGSTOP, as at a fault point). */
+int th_stopped(pid_t pid);
 
 /* SIGTERM, then waits for the daemon to exit; returns its exit status. */
 int th_daemon_stop(struct th *t);

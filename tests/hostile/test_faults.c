@@ -8,7 +8,10 @@
  *
  *   test_faults [--mode MODE] [--kills N] [--steps S] [--seed X]
  *
- * MODE: daemon, worker, both (the kills above); disk-full (the home on a
+ * MODE: daemon, worker, both (the kills above); aimed (kills inside a
+ * database transaction and inside file writes, from fault points; the
+ * suite runs it with more steps, since each aimed kill lands within a
+ * fraction of a second); disk-full (the home on a
  * small tmpfs that fills up; needs root, else exit 77); db-locked[=SEC]
  * (another process holds the database's write lock SEC seconds, default
  * 3); lost-metrics (see run_lost_metrics).
@@ -197,6 +200,109 @@ static void run_worker_kills(void)
     printf("worker: %d kills, finished in %.1f s\n", done, now_sec() - t0);
     CHECK(th_db_int(&t, "SELECT SUM(attempts) FROM packs", -1) >= done / 2);
     CHECK_INT_EQ(th_daemon_stop(&t), 0);
+}
+
+/* Files named like tadd_write_file_atomic's temporaries ("*.tmp.*")
+ * under the sweep's folder. */
+static int count_temp_files(void)
+{
+    char cmd[PATH_MAX + 128], line[64];
+    FILE *p;
+    int n = -1;
+
+    snprintf(cmd, sizeof(cmd), "find '%s/faults' -name '*.tmp.*' | wc -l",
+             t.home);
+    p = popen(cmd, "r");
+    if (p && fgets(line, sizeof(line), p))
+        n = atoi(line);
+    if (p)
+        pclose(p);
+    return n;
+}
+
+/* Waits up to timeout_s for pid to stop at a fault point; 0 when it
+ * did not (it exited, or it got past the point's chosen pass). */
+static int wait_stopped(pid_t pid, double timeout_s)
+{
+    double until = now_sec() + timeout_s;
+
+    while (now_sec() < until) {
+        if (th_stopped(pid))
+            return 1;
+        if (kill(pid, 0) != 0)
+            return 0;
+        sleep_sec(0.005);
+    }
+    return 0;
+}
+
+/* Sets TADD_FAULT_STOP for the next daemon (and so its workers). */
+static void fault_stop_at(const char *program, const char *point, int pass)
+{
+    char spec[128];
+
+    snprintf(spec, sizeof(spec), "%s:%s:%d", program, point, pass);
+    REQUIRE(setenv("TADD_FAULT_STOP", spec, 1) == 0);
+}
+
+/*
+ * Kills aimed at the moments random ones rarely hit (faultpoint.h): the
+ * daemon stopped inside a database transaction, its statements done and
+ * COMMIT not yet run; then workers stopped inside a checkpoint or state
+ * file write, the data in the temporary file and neither fsync nor rename
+ * done. Each is SIGKILLed there; the daemon is started again each time.
+ */
+static void run_aimed_kills(void)
+{
+    int in_tx = 0, in_write = 0, aimed = kills / 2 > 0 ? kills / 2 : 1;
+    double t0 = now_sec();
+
+    start_daemon();
+    submit();
+    th_daemon_kill9(&t);
+    for (int k = 0; k < aimed && !finished(); k++) {
+        /* Every daemon start commits a few transactions of its own
+         * recovery, then one or more per worker event. */
+        fault_stop_at("taddd", "db-commit", (int)uniform(1, 16));
+        start_daemon();
+        if (wait_stopped(t.daemon, 20))
+            in_tx++;
+        th_daemon_kill9(&t);
+    }
+    unsetenv("TADD_FAULT_STOP");
+    for (int k = 0; k < aimed && !finished(); k++) {
+        pid_t pid = 0;
+        double until;
+        /* A worker writes best.safetensors at improving evaluations, and
+         * last.safetensors and its state every 100 steps here. */
+        fault_stop_at("tadd-worker", "file-write", (int)uniform(1, 6));
+        start_daemon();
+        unsetenv("TADD_FAULT_STOP");
+        until = now_sec() + 20;
+        while (!pid && !finished() && now_sec() < until) {
+            pid = worker_pid();
+            if (!pid)
+                sleep_sec(0.005);
+        }
+        if (pid && wait_stopped(pid, 20))
+            in_write++;
+        /* The worker too, stopped or not: a stopped one left behind
+         * would hold the next daemon's reclaim for half a minute. */
+        if (pid)
+            kill(pid, SIGKILL);
+        th_daemon_kill9(&t);
+    }
+    printf("aimed: %d kills inside a transaction, %d inside a file write, "
+           "%.1f s\n", in_tx, in_write, now_sec() - t0);
+    /* Most passes chosen must be reached before the sweep ends. */
+    CHECK(in_tx * 2 >= aimed);
+    CHECK(in_write * 2 >= aimed);
+    start_daemon();
+    CHECK_INT_EQ(wait_sweep(), 0);
+    CHECK_INT_EQ(th_daemon_stop(&t), 0);
+    /* A write killed before its rename leaves its temporary file; the
+     * worker that takes over the folder removes such leftovers. */
+    CHECK_INT_EQ(count_temp_files(), 0);
 }
 
 /* Data rows of a metrics.csv, -1 when it cannot be read. */
@@ -630,6 +736,13 @@ int main(int argc, char **argv)
         th_use_home(&t, "worker");
         run_worker_kills();
         check_against("ref", "worker kills");
+        if (check_failures)
+            th_dump_log(&t);
+    }
+    if (strcmp(mode, "aimed") == 0) {
+        th_use_home(&t, "aimed");
+        run_aimed_kills();
+        check_against("ref", "aimed kills");
         if (check_failures)
             th_dump_log(&t);
     }
