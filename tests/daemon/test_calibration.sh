@@ -27,7 +27,15 @@ start() {
         fail "taddd did not start"
 }
 stop() {
+    local pid
+    pid=$("$CTL" --home "$H" status | sed -n 's/.*(pid \([0-9]*\)).*/\1/p')
     "$CTL" --home "$H" shutdown >/dev/null || fail "shutdown failed"
+    # The home stays locked until the daemon has exited.
+    for _ in $(seq 200); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.05
+    done
+    fail "taddd (pid $pid) did not exit after shutdown"
 }
 cpus=$(getconf _NPROCESSORS_ONLN)
 
