@@ -180,6 +180,11 @@ const char *tadd_db_text(sqlite3_stmt *st, int col)
     return s ? (const char *)s : "";
 }
 
+void tadd_db_busy_wait(struct tadd_db *db, int ms)
+{
+    sqlite3_busy_timeout(db->h, ms);
+}
+
 int tadd_db_begin(struct tadd_db *db)
 {
     /* IMMEDIATE takes the write lock at once: a reader in the sqlite3
@@ -274,11 +279,10 @@ int tadd_db_open(struct tadd_db **out, const char *path, char *err,
         goto fail;
     }
     /* Another process (a user's sqlite3 shell) may hold the write lock
-     * for a while; the daemon waits rather than drop a worker's event.
-     * XXX: a lock held longer than this still loses the event line being
-     * recorded until the next start replays the pack's progress file;
-     * queueing failed writes for a retry would close that gap. */
-    sqlite3_busy_timeout(db->h, 30000);
+     * for a while; the daemon waits rather than fail. A worker event
+     * refused after this long waits in its pack's backlog and is
+     * recorded with the next event or the pack's end (scheduler.c). */
+    sqlite3_busy_timeout(db->h, TADD_DB_BUSY_MS);
     /* WAL lets the sqlite3 shell read while the daemon writes; FULL
      * makes every committed state change survive a power cut too. */
     if (sqlite3_exec(db->h,

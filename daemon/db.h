@@ -71,6 +71,11 @@ int64_t tadd_db_last_id(struct tadd_db *db);
 /* Number of rows the last statement changed. */
 int tadd_db_changes(struct tadd_db *db);
 
+/* How long a statement waits for another process's lock before it fails
+ * with "database is locked": TADD_DB_BUSY_MS unless set otherwise. */
+#define TADD_DB_BUSY_MS 30000
+void tadd_db_busy_wait(struct tadd_db *db, int ms);
+
 /* A text column as a string, "" for NULL. */
 const char *tadd_db_text(sqlite3_stmt *st, int col);
 

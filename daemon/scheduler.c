@@ -24,6 +24,9 @@
  * long) is written again after 1 s, then twice as long each time up to
  * 30 s: soon after space returns, without flooding the log meanwhile. */
 #define SCHED_SETTLE_FIRST_MS 1000
+/* How long a worker event waits for a database lock before it is kept
+ * for later. */
+#define SCHED_EVENT_BUSY_MS 200
 #define SCHED_SETTLE_MAX_MS 30000
 
 /* Why a worker is being stopped. */
@@ -40,6 +43,13 @@ enum sched_settle {
     SETTLE_FAILED,  /* settle_reason */
     SETTLE_REQUEUE, /* resumes later: settle_reason */
     SETTLE_STOP,    /* stopped on request: sched_after_stop */
+};
+
+/* A worker event line kept until the database takes it. */
+struct sched_line {
+    struct sched_line *next;
+    size_t len;
+    char text[];
 };
 
 struct sched_pack {
@@ -61,6 +71,12 @@ struct sched_pack {
     enum sched_settle settle;      /* what is left to write, once gone */
     char settle_reason[SCHED_REASON_LEN + 64];
     unsigned settle_delay_ms;      /* the last wait before a new write */
+    struct sched_line *backlog;    /* events the database refused, oldest
+                                    * first, to record before any other */
+    struct sched_line **backlog_end;
+    int backlog_len;
+    uint64_t backlog_retry_at;     /* uv_now before which it waits */
+    unsigned backlog_delay_ms;     /* the last wait between tries */
     struct sched_pack *next;
 };
 
@@ -132,6 +148,11 @@ static void sched_pack_freed(uv_handle_t *h)
 {
     struct sched_pack *sp = h->data;
 
+    while (sp->backlog) {
+        struct sched_line *l = sp->backlog;
+        sp->backlog = l->next;
+        free(l);
+    }
     tadd_packfile_free(&sp->pf);
     free(sp);
 }
@@ -239,7 +260,6 @@ static int sched_record_eval(struct sched_pack *sp, const cJSON *ev)
         rc = tadd_db_commit(db);
     if (rc != 0)
         tadd_db_rollback(db);
-    sched_note_step(sp, step);
     return rc;
 }
 
@@ -250,8 +270,6 @@ static int sched_record_end(struct sched_pack *sp, const cJSON *ev)
     long step = sched_long(ev, "step", -1);
     double elapsed = sched_num(ev, "elapsed");
 
-    sp->saw_end = 1;
-    sched_note_step(sp, step);
     cJSON_ArrayForEach(m, models) {
         const cJSON *status = cJSON_GetObjectItemCaseSensitive(m, "status");
         const cJSON *success = cJSON_GetObjectItemCaseSensitive(m, "success");
@@ -281,6 +299,104 @@ static int sched_record_end(struct sched_pack *sp, const cJSON *ev)
                        "ii", (int64_t)step, sp->pf.pack_id);
 }
 
+/*
+ * What a worker event changes in the database; 0 also for events that
+ * change nothing there. Recording an event again after a refusal gives
+ * the same rows: evaluations replace their rows, ends only finish trials
+ * still running.
+ */
+static int sched_record_event(struct sched_pack *sp, const cJSON *ev,
+                              const char *e)
+{
+    struct tadd_scheduler *s = sp->s;
+
+    if (strcmp(e, "eval") == 0)
+        return sched_record_eval(sp, ev);
+    if (strcmp(e, "diverged") == 0) {
+        int64_t trial = sched_trial(sp, ev);
+        return trial ? tadd_queue_trial_diverged(s->db, trial,
+                                                 sched_long(ev, "step", -1))
+                     : 0;
+    }
+    if (strcmp(e, "checkpoint") == 0) {
+        long step = sched_long(ev, "step", -1);
+        return tadd_db_run(s->db,
+                           "UPDATE packs SET step = ?, checkpoint_step = ? "
+                           "WHERE id = ?",
+                           "iii", (int64_t)step, (int64_t)step,
+                           sp->pf.pack_id);
+    }
+    if (strcmp(e, "end") == 0)
+        return sched_record_end(sp, ev);
+    return 0;
+}
+
+/* 1 when event e changes the database. */
+static int sched_event_records(const char *e)
+{
+    return strcmp(e, "eval") == 0 || strcmp(e, "diverged") == 0 ||
+           strcmp(e, "checkpoint") == 0 || strcmp(e, "end") == 0;
+}
+
+/*
+ * Records the backlog, oldest first, up to the first refusal. Returns 0
+ * when it is empty, -1 (the database's error cleared) when lines remain.
+ */
+static int sched_flush_backlog(struct sched_pack *sp)
+{
+    struct tadd_scheduler *s = sp->s;
+    int had = sp->backlog_len;
+
+    while (sp->backlog) {
+        struct sched_line *l = sp->backlog;
+        cJSON *ev = cJSON_ParseWithLength(l->text, l->len);
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(ev, "event");
+        int rc = cJSON_IsString(name)
+                     ? sched_record_event(sp, ev, name->valuestring)
+                     : 0;
+
+        cJSON_Delete(ev);
+        if (rc != 0) {
+            tadd_db_clear_error(s->db);
+            return -1;
+        }
+        sp->backlog = l->next;
+        if (!sp->backlog)
+            sp->backlog_end = &sp->backlog;
+        sp->backlog_len--;
+        free(l);
+    }
+    if (had)
+        tadd_info("pack %lld: %d worker events the database had refused "
+                  "are recorded now", (long long)sp->pf.pack_id, had);
+    return 0;
+}
+
+/* Keeps line for a later try; the order of events is kept. */
+static void sched_backlog_add(struct sched_pack *sp, const char *line,
+                              size_t len)
+{
+    struct sched_line *l = malloc(sizeof(*l) + len);
+
+    if (!sp->backlog_end)
+        sp->backlog_end = &sp->backlog;
+    if (!l) {
+        /* The progress file still has it: the next start replays it. */
+        tadd_error("pack %lld: out of memory keeping a worker event",
+                   (long long)sp->pf.pack_id);
+        return;
+    }
+    l->next = NULL;
+    l->len = len;
+    memcpy(l->text, line, len);
+    *sp->backlog_end = l;
+    sp->backlog_end = &l->next;
+    if (sp->backlog_len++ == 0)
+        tadd_warn("pack %lld: the database refused a worker event (%s); "
+                  "keeping events to record them when it takes them",
+                  (long long)sp->pf.pack_id, sp->s->db->err);
+}
+
 static void sched_on_line(void *ctx, struct tadd_exec_run *run,
                           const char *line, size_t len)
 {
@@ -289,7 +405,6 @@ static void sched_on_line(void *ctx, struct tadd_exec_run *run,
     cJSON *ev = cJSON_ParseWithLength(line, len);
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(ev, "event");
     const char *e;
-    int rc = 0;
 
     (void)run;
     if (!cJSON_IsString(name)) {
@@ -299,42 +414,24 @@ static void sched_on_line(void *ctx, struct tadd_exec_run *run,
         return;
     }
     e = name->valuestring;
+    /* What the event tells about the run, kept here at once. */
     if (strcmp(e, "start") == 0) {
         sp->step0 = sched_long(ev, "step", 0);
         sp->t0 = uv_now(s->loop);
         sched_note_step(sp, sp->step0);
         tadd_info("pack %lld: worker started at step %ld",
                   (long long)sp->pf.pack_id, sp->step0);
-    } else if (strcmp(e, "eval") == 0) {
-        rc = sched_record_eval(sp, ev);
-        /* Results files follow a running sweep (they throttle
-         * themselves). */
-        sched_changed(s, sp->pf.sweep_id);
+    } else if (strcmp(e, "eval") == 0 || strcmp(e, "checkpoint") == 0 ||
+               strcmp(e, "stopped") == 0) {
+        sched_note_step(sp, sched_long(ev, "step", -1));
+        sp->saw_stopped |= strcmp(e, "stopped") == 0;
     } else if (strcmp(e, "diverged") == 0) {
-        int64_t trial = sched_trial(sp, ev);
-        long step = sched_long(ev, "step", -1);
-
         tadd_info("pack %lld: model %ld (seed %ld) diverged at step %ld",
                   (long long)sp->pf.pack_id, sched_long(ev, "index", -1),
-                  sched_long(ev, "seed", -1), step);
-        if (trial)
-            rc = tadd_queue_trial_diverged(s->db, trial, step);
-        sched_changed(s, sp->pf.sweep_id);
-    } else if (strcmp(e, "checkpoint") == 0) {
-        long step = sched_long(ev, "step", -1);
-
-        sched_note_step(sp, step);
-        rc = tadd_db_run(s->db,
-                         "UPDATE packs SET step = ?, checkpoint_step = ? "
-                         "WHERE id = ?",
-                         "iii", (int64_t)step, (int64_t)step,
-                         sp->pf.pack_id);
-    } else if (strcmp(e, "stopped") == 0) {
-        sp->saw_stopped = 1;
-        sched_note_step(sp, sched_long(ev, "step", -1));
+                  sched_long(ev, "seed", -1), sched_long(ev, "step", -1));
     } else if (strcmp(e, "end") == 0) {
-        rc = sched_record_end(sp, ev);
-        sched_changed(s, sp->pf.sweep_id);
+        sp->saw_end = 1;
+        sched_note_step(sp, sched_long(ev, "step", -1));
     } else if (strcmp(e, "error") == 0) {
         const cJSON *msg = cJSON_GetObjectItemCaseSensitive(ev, "message");
 
@@ -346,8 +443,36 @@ static void sched_on_line(void *ctx, struct tadd_exec_run *run,
         tadd_debug("pack %lld: unknown worker event \"%s\"",
                    (long long)sp->pf.pack_id, e);
     }
-    if (rc != 0)
-        sched_db_error(s, "recording a worker event");
+    /* What it changes in the database, in the order the worker sent it:
+     * behind any events still waiting for the database. */
+    if (sched_event_records(e)) {
+        uint64_t now = uv_now(s->loop);
+        /* Refused events are kept and tried again, so a short wait for a
+         * lock is enough; while some wait, the database is tried again
+         * only after a pause growing to SCHED_SETTLE_MAX_MS, so that
+         * requests are not held up behind tries. */
+        if (sp->backlog && now < sp->backlog_retry_at) {
+            sched_backlog_add(sp, line, len);
+        } else {
+            tadd_db_busy_wait(s->db, SCHED_EVENT_BUSY_MS);
+            if (sched_flush_backlog(sp) != 0 ||
+                sched_record_event(sp, ev, e) != 0) {
+                sched_backlog_add(sp, line, len);
+                tadd_db_clear_error(s->db);
+                sp->backlog_delay_ms =
+                    sp->backlog_delay_ms == 0 ? SCHED_SETTLE_FIRST_MS
+                    : 2 * sp->backlog_delay_ms > SCHED_SETTLE_MAX_MS
+                        ? SCHED_SETTLE_MAX_MS
+                        : 2 * sp->backlog_delay_ms;
+                sp->backlog_retry_at = now + sp->backlog_delay_ms;
+            } else {
+                sp->backlog_delay_ms = 0;
+            }
+            tadd_db_busy_wait(s->db, TADD_DB_BUSY_MS);
+        }
+        if (strcmp(e, "checkpoint") != 0)
+            sched_changed(s, sp->pf.sweep_id);
+    }
     cJSON_Delete(ev);
 }
 
@@ -535,7 +660,17 @@ static void sched_settle(struct sched_pack *sp, int kick)
     int64_t id = sp->pf.pack_id;
     int rc = 0;
 
-    switch (sp->settle) {
+    /* Tried again on a timer when refused, so a short wait for a lock
+     * is enough, and requests are not held up behind it. */
+    tadd_db_busy_wait(s->db, SCHED_EVENT_BUSY_MS);
+    /* The run's own events first: a pack is not done before its
+     * trials are. */
+    if (sched_flush_backlog(sp) != 0) {
+        rc = -1;
+        tadd_msgf(s->db->err, sizeof(s->db->err), "%d worker events still "
+                  "refused", sp->backlog_len);
+    }
+    switch (rc == 0 ? sp->settle : SETTLE_NONE) {
     case SETTLE_DONE:
         rc = tadd_queue_pack_done(s->db, id);
         break;
@@ -551,6 +686,7 @@ static void sched_settle(struct sched_pack *sp, int kick)
     case SETTLE_NONE:
         break;
     }
+    tadd_db_busy_wait(s->db, TADD_DB_BUSY_MS);
     if (rc != 0 && s->shutting_down) {
         /* The daemon must not wait for space to exit: the pack stays
          * running in the database, and the next start resumes it. */

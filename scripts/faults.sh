@@ -2,7 +2,8 @@
 # The long fault-injection run, by hand: several rounds of the suite's
 # test_faults with more kills and a longer sweep, each round with its own
 # seed, the daemon and then its workers killed with SIGKILL at random
-# moments. Prints each round's figures; exit status 0 only when every
+# moments, then kills aimed inside database transactions and file
+# writes, then the database locked for 40 s. Prints each round's figures; exit status 0 only when every
 # round finished every trial exactly once with the results of an
 # uninterrupted run.
 #
@@ -33,6 +34,20 @@ for r in $(seq 1 "$rounds"); do
     status=${PIPESTATUS[0]}
     echo "== round $r: exit $status in $((SECONDS - start)) s"
     [ "$status" -eq 0 ] || failed=$((failed + 1))
+    # Aimed kills (inside transactions and file writes), twice as many
+    # steps as the random ones, and a lock held past the daemon's 30 s
+    # wait, whose refused events must still all be recorded.
+    for mode in aimed db-locked=40; do
+        start=$SECONDS
+        mode_steps=$steps
+        [ "$mode" = aimed ] && mode_steps=$((2 * steps))
+        nice -n 19 "$exe" --mode "$mode" --kills "$kills" \
+            --steps "$mode_steps" --seed "$seed" 2>&1 |
+            grep -v '^[0-9]* 20[0-9-]* '
+        status=${PIPESTATUS[0]}
+        echo "== round $r, $mode: exit $status in $((SECONDS - start)) s"
+        [ "$status" -eq 0 ] || failed=$((failed + 1))
+    done
 done
 echo "faults: $failed of $rounds rounds failed"
 [ "$failed" -eq 0 ]

@@ -598,6 +598,18 @@ static void run_db_locked(double hold)
     CHECK_INT_EQ(wait_sweep(), 0);
     CHECK_INT_EQ(th_daemon_stop(&t), 0);
     check_db_intact("after the lock");
+    /* Held past the daemon's 30 s wait: the event it was recording was
+     * refused, kept, and recorded after the lock went (check_against
+     * then finds every row). */
+    if (hold > 30) {
+        char log[PATH_MAX + 16];
+        char *text;
+        snprintf(log, sizeof(log), "%s/taddd.log", t.home);
+        text = th_read(log);
+        CHECK(text && strstr(text, "the database refused a worker event"));
+        CHECK(text && strstr(text, "refused are recorded now"));
+        free(text);
+    }
 }
 
 /* summary.json without its wall-clock fields, as canonical text. */
