@@ -236,13 +236,16 @@ static int sched_record_eval(struct sched_pack *sp, const cJSON *ev)
 
         if (rc != 0 || trial == 0)
             continue;
-        /* A step seen again after a resume replaces its earlier row. */
+        /* A step seen again after a resume replaces its earlier row. A
+         * trial cancelled meanwhile keeps it too: its worker saves its
+         * state after this evaluation, so a retry resumes past it and
+         * never sends it again. */
         rc = tadd_db_run(db,
                          "INSERT OR REPLACE INTO metrics (trial_id, step, "
                          "train_loss, val_exact, val_token_acc, grad_norm, "
                          "lr, elapsed_sec) SELECT ?, ?, ?, ?, ?, ?, ?, ? "
-                         "WHERE (SELECT state FROM trials WHERE id = ?) = "
-                         "'running'",
+                         "WHERE (SELECT state FROM trials WHERE id = ?) IN "
+                         "('running', 'cancelled')",
                          "iiddddddi", trial, (int64_t)step,
                          sched_num(m, "train_loss"), sched_num(m, "val_exact"),
                          sched_num(m, "val_token_acc"),
