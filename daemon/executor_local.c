@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +28,8 @@
 /* A stdout line longer than this is cut off; the worker's largest line,
  * an eval of a 4096-model pack, stays well below it. */
 #define LOCAL_LINE_MAX (8u << 20)
+/* How much nicer than the daemon its workers run. */
+#define LOCAL_WORKER_NICE 10
 
 struct local_executor {
     struct tadd_executor base;
@@ -199,6 +202,14 @@ static int local_start(struct tadd_executor *base,
         return -1;
     }
     run->open_handles = 2;
+    /* Workers yield to the daemon, so that requests are answered soon
+     * while they use every core; alone on the machine they lose nothing.
+     * Relative to the daemon's own nice value, which may be raised. */
+    {
+        int nice = getpriority(PRIO_PROCESS, 0) + LOCAL_WORKER_NICE;
+        (void)setpriority(PRIO_PROCESS, (id_t)run->proc.pid,
+                          nice > 19 ? 19 : nice);
+    }
     rc = uv_read_start((uv_stream_t *)&run->out, local_alloc, local_read);
     if (rc != 0) {
         /* Without stdout the run cannot be followed: end it; exit_cb

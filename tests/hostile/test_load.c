@@ -1,5 +1,5 @@
 /*
- * Load: many clients poll `status` while two workers train and report.
+ * Load: many clients poll `status` while four workers train and report.
  * No request may go unanswered, every answer must be a good status
  * reply, and no worker report may be lost (the metrics table ends with
  * every evaluation of every model). Prints the latency percentiles.
@@ -135,21 +135,21 @@ int main(int argc, char **argv)
     REQUIRE(n_clients >= 1 && n_clients <= MAX_CLIENTS && seconds > 0);
 
     th_init(&t, "load");
-    /* Two packs at once, each reporting every 50 steps, for longer than
-     * the clients poll. */
+    /* Four packs at once, each reporting every 50 steps, for longer
+     * than the clients poll. */
     file = th_write(&t, "load.json",
                     "{\"name\": \"load\", \"base\": {\"train_steps\": 6000, "
                     "\"eval_interval\": 50, \"batch_size\": 32, "
                     "\"val_size\": 64, \"test_size\": 64, "
                     "\"warmup_steps\": 50}, \"grid\": {\"lr\": [0.01, "
-                    "0.02]}, \"seeds\": [1, 2]}\n");
-    th_daemon_start(&t, "--workers", "2", "--max-models-per-pack", "2",
+                    "0.02]}, \"seeds\": [1, 2, 3, 4]}\n");
+    th_daemon_start(&t, "--workers", "4", "--max-models-per-pack", "2",
                     NULL);
     if (!idle) {
         CHECK_INT_EQ(th_ctl(&t, &out, "submit", file, NULL), 0);
         free(out);
         REQUIRE(th_db_wait(&t, "SELECT COUNT(*) FROM packs WHERE state = "
-                               "'running' AND step > 0", 2, 60) == 2);
+                               "'running' AND step > 0", 4, 60) == 4);
     }
 
     for (int i = 0; i < n_clients; i++) {
@@ -202,9 +202,9 @@ int main(int argc, char **argv)
                             NULL), 0);
         free(out);
         CHECK_INT_EQ(th_db_int(&t, "SELECT COUNT(*) FROM trials WHERE "
-                                   "state = 'done'", -1), 4);
+                                   "state = 'done'", -1), 8);
         CHECK_INT_EQ(th_db_int(&t, "SELECT COUNT(*) FROM metrics", -1),
-                     4 * 121);
+                     8 * 121);
     }
     CHECK_INT_EQ(th_daemon_stop(&t), 0);
     th_cleanup(&t, check_failures);
