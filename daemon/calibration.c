@@ -192,24 +192,27 @@ static int calib_choose(struct tadd_settings *s, const cJSON *m, long cpus,
         if (cJSON_IsNumber(ms) && ms->valuedouble < best_width_ms)
             best_width_ms = ms->valuedouble;
     }
+    if (s->threads == 0)
+        s->threads = t;
+    if (s->workers == 0)
+        s->workers = (int)(cpus / s->threads) > 0 ? (int)(cpus / s->threads)
+                                                  : 1;
+    /* The widest width within the slack for one worker, the narrowest
+     * for several. */
     cJSON_ArrayForEach(p, widths) {
         const cJSON *n = cJSON_GetObjectItemCaseSensitive(p, "models");
         const cJSON *ms = cJSON_GetObjectItemCaseSensitive(p,
                                                            "ms_per_model_step");
         if (cJSON_IsNumber(n) && cJSON_IsNumber(ms) &&
             ms->valuedouble <= best_width_ms * (1.0 + CALIB_WIDTH_SLACK) &&
-            n->valueint > width)
+            (width == 0 || (s->workers == 1) == (n->valueint > width)))
             width = n->valueint;
     }
     if (width > 0)
-        tadd_msg_append(note, notelen, "; packs of up to %d models within "
-                        "%.0f%% of the best per-model time (%.2f ms)", width,
-                        CALIB_WIDTH_SLACK * 100, best_width_ms);
-    if (s->threads == 0)
-        s->threads = t;
-    if (s->workers == 0)
-        s->workers = (int)(cpus / s->threads) > 0 ? (int)(cpus / s->threads)
-                                                  : 1;
+        tadd_msg_append(note, notelen, "; the %s pack within %.0f%% of the "
+                        "best per-model time (%.2f ms): %d models",
+                        s->workers == 1 ? "widest" : "narrowest",
+                        CALIB_WIDTH_SLACK * 100, best_width_ms, width);
     if (s->max_models_per_pack == 0 && width > 0)
         s->max_models_per_pack = width;
     tadd_msg_append(note, notelen, ": %d workers x %d threads, packs of up "

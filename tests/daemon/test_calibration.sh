@@ -56,11 +56,12 @@ import json, sys
 m = json.load(open(sys.argv[1]))["measurement"]
 cpus = int(sys.argv[2])
 ms = {p["threads"]: p["ms_per_model_step"] for p in m["threads"]}
-t = max(k for k in ms if k == 1 or ms[1] / (k * ms[k]) >= 0.85)
+t = max(k for k in ms if k == 1 or ms[1] / (k * ms[k]) >= 0.7)
+workers = max(1, cpus // t)
 best = min(p["ms_per_model_step"] for p in m["widths"])
-w = max(p["models"] for p in m["widths"]
-        if p["ms_per_model_step"] <= best * 1.05)
-print(max(1, cpus // t), t, w)
+near = [p["models"] for p in m["widths"]
+        if p["ms_per_model_step"] <= best * 1.05]
+print(workers, t, max(near) if workers == 1 else min(near))
 PY
 )
 want="$workers workers x $threads threads, packs of up to $width models"
