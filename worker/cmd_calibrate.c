@@ -7,8 +7,9 @@
  *     tadd-worker calibrate [--config FILE] [--max-threads N]
  *                           [--max-models N] [--seconds S]
  *
- * After untimed warm-up steps, two scans, each point the fastest of at least 3 whole steps timed for
- * at least S seconds (default 0.05) after one untimed step:
+ * After untimed warm-up steps, two scans, each point the fastest of at
+ * least 3 whole steps timed over at least S seconds (default 0.05), after
+ * one untimed step of its own:
  *   threads  1 .. max-threads on a pack of 4 x max-threads models;
  *   widths   packs of t, 2t, 4t, ... up to max-models models (default 64)
  *            on the thread count t of the best throughput.
@@ -18,6 +19,7 @@
  * what the machine gives now.
  */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,11 +28,11 @@
 #include <cjson/cJSON.h>
 
 #include "config.h"
-#include "data.h"
 #include "model.h"
 #include "optim.h"
 #include "pool.h"
 #include "rng.h"
+#include "train_step.h"
 #include "worker_cmds.h"
 
 struct calib_model {
@@ -42,13 +44,12 @@ struct calib_model {
 struct calib {
     const struct tadd_config *cfg;
     struct calib_model *models; /* (max models) */
-    int n_models;               /* models in the current pack */
     struct tadd_workspace **ws; /* (max threads) */
     uint8_t **x;
     int8_t **y;
     struct tadd_adamw opt;
     long step;
-    int failed;
+    atomic_int failed; /* a batch could not be drawn */
 };
 
 static double now_s(void)
@@ -58,27 +59,24 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* One model's training step, as train.c runs it. */
+/* One model's training step, the one train.c runs. */
 static void calib_step_task(void *arg, int thread, int index)
 {
     struct calib *c = arg;
     struct calib_model *cm = &c->models[index];
-    const struct tadd_train_config *t = &c->cfg->train;
-    size_t n = cm->model.n_params;
+    const struct tadd_trainee trainee = {
+        &cm->model, cm->grads, cm->adam_m, cm->adam_v, &c->opt, cm->seed,
+        NULL,
+    };
+    const struct tadd_step_scratch scratch = {c->ws[thread], c->x[thread],
+                                              c->y[thread]};
     char msg[TADD_ERR_LEN];
-    double loss;
+    double loss, grad_norm;
 
-    if (tadd_data_train_batch(c->x[thread], c->y[thread], NULL, t, NULL,
-                              cm->seed, c->step, msg, sizeof msg) != 0) {
-        c->failed = 1;
-        return;
-    }
-    loss = tadd_model_step(&cm->model, c->ws[thread], c->x[thread],
-                           c->y[thread], t->batch_size, cm->grads, NULL);
-    if (isfinite(loss))
-        tadd_grad_clip(cm->grads, n, t->grad_clip);
-    tadd_adamw_step(cm->model.params, cm->adam_m, cm->adam_v, cm->grads, n,
-                    &c->opt, t->lr, c->step + 1);
+    if (tadd_train_step(&trainee, &c->cfg->train, c->step, c->cfg->train.lr,
+                        &scratch, &loss, &grad_norm, msg,
+                        sizeof msg) == TADD_STEP_NO_BATCH)
+        atomic_store(&c->failed, 1);
 }
 
 /* Milliseconds per model-step of a pack of n models on pool: the fastest
@@ -92,7 +90,6 @@ static double calib_measure(struct calib *c, struct tadd_pool *pool, int n,
     double start, best = INFINITY;
     long steps = 0;
 
-    c->n_models = n;
     tadd_pool_run(pool, calib_step_task, c, n); /* untimed: warms caches */
     c->step++;
     start = now_s();
@@ -172,6 +169,47 @@ static void calib_free(struct calib *c, int max_models, int max_threads)
     free(c->y);
 }
 
+/*
+ * The warm-up and both scans (see the top of this file) into the arrays
+ * threads and widths. Returns 0, or -1 when a thread pool cannot start.
+ */
+static int calib_scans(struct calib *c, int max_threads, int max_models,
+                       int scan_models, double seconds, cJSON *threads,
+                       cJSON *widths)
+{
+    struct tadd_pool *pool;
+    double best_rate = 0, t0;
+    int best_t = 1;
+
+    /* Untimed steps on every thread first: the first steps of a process
+     * pay for page faults and a processor still ramping up its clock. */
+    if (!(pool = tadd_pool_new(max_threads)))
+        return -1;
+    for (t0 = now_s(); now_s() - t0 < 2 * seconds; c->step++)
+        tadd_pool_run(pool, calib_step_task, c, max_models);
+    tadd_pool_free(pool);
+    for (int t = 1; t <= max_threads; t++) {
+        double ms;
+        if (!(pool = tadd_pool_new(t)))
+            return -1;
+        ms = calib_measure(c, pool, scan_models, seconds);
+        tadd_pool_free(pool);
+        cJSON_AddItemToArray(threads, calib_point(t, scan_models, ms));
+        if (1.0 / ms > best_rate) {
+            best_rate = 1.0 / ms;
+            best_t = t;
+        }
+    }
+    if (!(pool = tadd_pool_new(best_t)))
+        return -1;
+    for (int w = best_t; w <= max_models; w *= 2)
+        cJSON_AddItemToArray(widths,
+                             calib_point(best_t, w,
+                                         calib_measure(c, pool, w, seconds)));
+    tadd_pool_free(pool);
+    return 0;
+}
+
 int worker_cmd_calibrate(int argc, char **argv)
 {
     const char *config_path = NULL;
@@ -181,8 +219,7 @@ int worker_cmd_calibrate(int argc, char **argv)
     struct calib c = {0};
     char err[TADD_ERR_LEN];
     cJSON *out, *threads, *widths;
-    double best_rate = 0;
-    int best_t = 1, rc = 1, scan_models;
+    int rc = 1, scan_models;
     char *text;
 
     for (int i = 0; i < argc; i++) {
@@ -237,54 +274,13 @@ int worker_cmd_calibrate(int argc, char **argv)
     cJSON_AddItemToObject(out, "config", tadd_config_to_json(&cfg));
     threads = cJSON_AddArrayToObject(out, "threads");
     widths = cJSON_AddArrayToObject(out, "widths");
-    /* Untimed steps on every thread first: the first steps of a process
-     * pay for page faults and a processor still ramping up its clock. */
-    {
-        struct tadd_pool *pool = tadd_pool_new((int)max_threads);
-        double t0 = now_s();
-        if (!pool) {
-            worker_report_error("calibrate: cannot start threads");
-            cJSON_Delete(out);
-            goto done;
-        }
-        c.n_models = (int)max_models;
-        while (now_s() - t0 < 2 * seconds) {
-            tadd_pool_run(pool, calib_step_task, &c, (int)max_models);
-            c.step++;
-        }
-        tadd_pool_free(pool);
+    if (calib_scans(&c, (int)max_threads, (int)max_models, scan_models,
+                    seconds, threads, widths) != 0) {
+        worker_report_error("calibrate: cannot start threads");
+        cJSON_Delete(out);
+        goto done;
     }
-    for (int t = 1; t <= max_threads; t++) {
-        struct tadd_pool *pool = tadd_pool_new(t);
-        double ms;
-        if (!pool) {
-            worker_report_error("calibrate: cannot start threads");
-            cJSON_Delete(out);
-            goto done;
-        }
-        ms = calib_measure(&c, pool, scan_models, seconds);
-        tadd_pool_free(pool);
-        cJSON_AddItemToArray(threads, calib_point(t, scan_models, ms));
-        if (1.0 / ms > best_rate) {
-            best_rate = 1.0 / ms;
-            best_t = t;
-        }
-    }
-    {
-        struct tadd_pool *pool = tadd_pool_new(best_t);
-        if (!pool) {
-            worker_report_error("calibrate: cannot start threads");
-            cJSON_Delete(out);
-            goto done;
-        }
-        for (long w = best_t; w <= max_models; w *= 2)
-            cJSON_AddItemToArray(widths,
-                                 calib_point(best_t, (int)w,
-                                             calib_measure(&c, pool, (int)w,
-                                                           seconds)));
-        tadd_pool_free(pool);
-    }
-    if (c.failed) {
+    if (atomic_load(&c.failed)) {
         worker_report_error("calibrate: a training batch could not be "
                             "drawn");
         cJSON_Delete(out);

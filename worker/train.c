@@ -42,6 +42,7 @@
 #include "progress.h"
 #include "resume.h"
 #include "train_files.h"
+#include "train_step.h"
 
 /* Sequences per evaluation batch: enough to amortise the per-batch work,
  * few enough that a workspace stays a few megabytes. */
@@ -115,33 +116,32 @@ static void train_step_task(void *arg, int thread, int index)
 {
     struct train_ctx *c = arg;
     struct train_model *tm = &c->models[index];
-    const struct tadd_train_config *t = &tm->pm->cfg.train;
-    size_t n = tm->model.n_params;
+    const struct tadd_trainee trainee = {
+        &tm->model, tm->grads, tm->adam_m, tm->adam_v, &tm->opt,
+        tm->pm->seed, &tm->heldout.set,
+    };
+    const struct tadd_step_scratch scratch = {c->ws[thread], c->x[thread],
+                                              c->y[thread]};
     char msg[TADD_ERR_LEN];
+    int rc;
 
     tm->diverged_now = 0;
     if (tm->p.status != TADD_MODEL_TRAINING)
         return;
-    if (tadd_data_train_batch(c->x[thread], c->y[thread], NULL, t,
-                              &tm->heldout.set, tm->pm->seed, c->step, msg,
-                              sizeof msg) != 0) {
+    tm->lr = tadd_lr_schedule_at(&tm->sched, c->step);
+    rc = tadd_train_step(&trainee, &tm->pm->cfg.train, c->step, tm->lr,
+                         &scratch, &tm->loss, &tm->grad_norm, msg,
+                         sizeof msg);
+    if (rc == TADD_STEP_NO_BATCH) {
         train_model_fail(tm, msg);
         return;
     }
-    tm->loss = tadd_model_step(&tm->model, c->ws[thread], c->x[thread],
-                               c->y[thread], t->batch_size, tm->grads, NULL);
-    tm->grad_norm = isfinite(tm->loss)
-                        ? tadd_grad_clip(tm->grads, n, t->grad_clip)
-                        : NAN;
-    tm->lr = tadd_lr_schedule_at(&tm->sched, c->step);
-    if (!isfinite(tm->loss) || !isfinite(tm->grad_norm)) {
+    if (rc == TADD_STEP_DIVERGED) {
         tm->diverged_now = 1;
         tm->p.status = TADD_MODEL_DIVERGED;
         tm->p.diverged_step = c->step;
         return;
     }
-    tadd_adamw_step(tm->model.params, tm->adam_m, tm->adam_v, tm->grads, n,
-                    &tm->opt, tm->lr, c->step + 1);
     tm->p.loss_sum += tm->loss;
     tm->p.loss_count++;
 }
