@@ -89,16 +89,12 @@ static long fs_temporary_pid(const char *name)
     return *end == '\0' ? pid : 0;
 }
 
-/* 1 when process pid is gone: no such process, or a zombie that only
- * waits for its parent to collect its status. */
-static int fs_pid_gone(long pid)
+char tadd_proc_state(long pid)
 {
     char path[64], buf[256], *p;
     FILE *f;
     size_t n;
 
-    if (kill((pid_t)pid, 0) != 0)
-        return errno == ESRCH;
     snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
     if (!(f = fopen(path, "r")))
         return 0;
@@ -107,7 +103,16 @@ static int fs_pid_gone(long pid)
     buf[n] = '\0';
     /* "pid (comm) S ...": the state follows the last parenthesis. */
     p = strrchr(buf, ')');
-    return p && p[1] == ' ' && p[2] == 'Z';
+    return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/* 1 when process pid is gone: no such process, or a zombie that only
+ * waits for its parent to collect its status. */
+static int fs_pid_gone(long pid)
+{
+    if (kill((pid_t)pid, 0) != 0)
+        return errno == ESRCH;
+    return tadd_proc_state(pid) == 'Z';
 }
 
 int tadd_remove_dead_temporaries(const char *dir, const char *name,

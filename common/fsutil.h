@@ -18,6 +18,10 @@
 int tadd_write_file_atomic(const char *path, const void *buf, size_t len,
                            char *err, size_t errlen);
 
+/* The state letter of process pid in /proc/PID/stat (R, S, T for
+ * stopped, Z for a zombie, ...), or 0 when it cannot be read. */
+char tadd_proc_state(long pid);
+
 /*
  * Removes from dir the temporary files of tadd_write_file_atomic
  * ("NAME.tmp.PID.N", of that NAME only when name is not NULL) whose

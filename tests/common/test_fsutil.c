@@ -258,20 +258,8 @@ static pid_t gone_child(int reap)
         REQUIRE(waitpid(pid, NULL, 0) == pid);
     } else {
         /* Until it has exited, it is not yet a zombie. */
-        for (int i = 0; i < 1000; i++) {
-            char path[64], buf[256];
-            FILE *f;
-            size_t n = 0;
-            snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-            if ((f = fopen(path, "r"))) {
-                n = fread(buf, 1, sizeof(buf) - 1, f);
-                fclose(f);
-            }
-            buf[n] = '\0';
-            if (strstr(buf, ") Z "))
-                break;
+        for (int i = 0; i < 1000 && tadd_proc_state((long)pid) != 'Z'; i++)
             usleep(1000);
-        }
     }
     return pid;
 }

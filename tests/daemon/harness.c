@@ -19,6 +19,8 @@
 
 #include <sqlite3.h>
 
+#include "fsutil.h"
+
 #define TH_MAX_ARGS 64
 
 /* Setup failures end the test at once: nothing after them can pass. */
@@ -108,20 +110,7 @@ static pid_t th_spawn(char *const *argv, int out_fd)
 
 int th_stopped(pid_t pid)
 {
-    char path[64], buf[512], *p;
-    FILE *f;
-    size_t n;
-
-    snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-    f = fopen(path, "r");
-    if (!f)
-        return 0;
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    /* "pid (comm) S ...": the state follows the last parenthesis. */
-    p = strrchr(buf, ')');
-    return p && p[1] == ' ' && p[2] == 'T';
+    return tadd_proc_state((long)pid) == 'T';
 }
 
 void th_daemon_start(struct th *t, ...)
