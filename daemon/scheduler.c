@@ -183,6 +183,15 @@ static struct sched_pack *sched_find(struct tadd_scheduler *s,
     return NULL;
 }
 
+/* The wait before the next try of a refused database write, after one
+ * of last ms (0 for the first): doubling, within the bounds. */
+static unsigned sched_next_delay(unsigned last)
+{
+    if (last == 0)
+        return SCHED_SETTLE_FIRST_MS;
+    return 2 * last > SCHED_SETTLE_MAX_MS ? SCHED_SETTLE_MAX_MS : 2 * last;
+}
+
 /* ---- worker lines ---- */
 
 /* A number field of a worker event, NaN when absent or null. */
@@ -462,11 +471,7 @@ static void sched_on_line(void *ctx, struct tadd_exec_run *run,
                 sched_record_event(sp, ev, e) != 0) {
                 sched_backlog_add(sp, line, len);
                 tadd_db_clear_error(s->db);
-                sp->backlog_delay_ms =
-                    sp->backlog_delay_ms == 0 ? SCHED_SETTLE_FIRST_MS
-                    : 2 * sp->backlog_delay_ms > SCHED_SETTLE_MAX_MS
-                        ? SCHED_SETTLE_MAX_MS
-                        : 2 * sp->backlog_delay_ms;
+                sp->backlog_delay_ms = sched_next_delay(sp->backlog_delay_ms);
                 sp->backlog_retry_at = now + sp->backlog_delay_ms;
             } else {
                 sp->backlog_delay_ms = 0;
@@ -701,10 +706,7 @@ static void sched_settle(struct sched_pack *sp, int kick)
         return;
     }
     if (rc != 0) {
-        unsigned delay = sp->settle_delay_ms == 0 ? SCHED_SETTLE_FIRST_MS
-                                                  : 2 * sp->settle_delay_ms;
-        if (delay > SCHED_SETTLE_MAX_MS)
-            delay = SCHED_SETTLE_MAX_MS;
+        unsigned delay = sched_next_delay(sp->settle_delay_ms);
         sp->settle_delay_ms = delay;
         tadd_error("pack %lld: cannot record how its worker ended: %s; "
                    "trying again in %u s",
