@@ -120,9 +120,14 @@ void tadd_model_greedy(const struct tadd_model *m, struct tadd_workspace *ws,
                        const uint8_t *prompt, int B, int n_new,
                        uint8_t *out);
 
-/* The engine copy the passes run on: "avx2" or "generic" (forced by
- * TADD_KERNELS=generic in the environment). Every copy computes the same
- * bits. */
+/* The engine copy the passes run on: "avx2-fma" or "generic" (forced by
+ * TADD_KERNELS=generic in the environment). The copies differ in the
+ * rounding of multiply-adds; each is deterministic on its own. */
 const char *tadd_model_kernels(void);
+
+/* Runs the passes on the copy named (as tadd_model_kernels says it) from
+ * now on, before any pass runs concurrently. Returns 0, or -1 when this
+ * processor lacks that copy, which then stays unchanged. */
+int tadd_model_use_kernels(const char *name);
 
 #endif

@@ -2,10 +2,13 @@
  * The passes of model.h, each sent to the copy of the engine compiled for
  * the best instruction set this processor has (see model_internal.h).
  *
- * The copies compute the same bits, so the choice changes speed only; a
- * checkpoint or a resumed run does not depend on the machine's vector
- * units. TADD_KERNELS=generic in the environment forces the portable
- * copy, which is how the tests compare the two.
+ * The AVX2 copy fuses multiply-adds, so its numbers differ from the
+ * portable copy's in the last bits; each copy on its own gives the same
+ * bits alone or in any pack, with any thread count. A resumed run goes on
+ * with the copy that trained it (tadd_model_use_kernels), which keeps it
+ * bit-identical to an uninterrupted one. TADD_KERNELS=generic in the
+ * environment makes the processor count as having no AVX2, which is how
+ * the tests reach the portable copy.
  */
 #include "model_internal.h"
 
@@ -15,7 +18,10 @@
 
 enum model_isa { ISA_GENERIC, ISA_AVX2 };
 
+static const char *const isa_names[] = {"generic", "avx2-fma"};
+
 static pthread_once_t isa_once = PTHREAD_ONCE_INIT;
+static enum model_isa isa_best = ISA_GENERIC; /* what this processor has */
 static enum model_isa isa_chosen = ISA_GENERIC;
 
 static void choose_isa(void)
@@ -26,9 +32,10 @@ static void choose_isa(void)
         return;
 #if defined(TADD_MODEL_AVX2)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2"))
-        isa_chosen = ISA_AVX2;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        isa_best = ISA_AVX2;
 #endif
+    isa_chosen = isa_best;
 }
 
 static enum model_isa isa(void)
@@ -39,7 +46,18 @@ static enum model_isa isa(void)
 
 const char *tadd_model_kernels(void)
 {
-    return isa() == ISA_AVX2 ? "avx2" : "generic";
+    return isa_names[isa()];
+}
+
+int tadd_model_use_kernels(const char *name)
+{
+    isa();
+    for (int i = 0; i <= (int)isa_best; i++)
+        if (strcmp(name, isa_names[i]) == 0) {
+            isa_chosen = (enum model_isa)i;
+            return 0;
+        }
+    return -1;
 }
 
 double tadd_model_step(const struct tadd_model *m, struct tadd_workspace *ws,

@@ -150,7 +150,9 @@ struct tadd_workspace {
  * The kernels and the passes over a batch (model_kernels.c, model_step.c)
  * are compiled once for each instruction set the build targets, with
  * MODEL_ISA_SUFFIX naming the copy; model_dispatch.c picks one at run
- * time. Every copy computes the same bits (see MODEL_VW above).
+ * time. The vector width never changes results (see MODEL_VW above);
+ * fused multiply-adds do: the AVX2 copy is built with FMA and its kernels
+ * round each multiply-add once, the portable copy twice.
  */
 #ifndef MODEL_ISA_SUFFIX
 #define MODEL_ISA_SUFFIX _generic

@@ -87,6 +87,9 @@ static char *resume_meta_text(const struct tadd_resume_state *st)
         rc = resume_put_long(root, "step", st->step);
     if (rc == 0)
         rc = resume_put_double(root, "elapsed", st->elapsed);
+    if (rc == 0 && st->kernels[0] &&
+        !cJSON_AddStringToObject(root, "kernels", st->kernels))
+        rc = -1;
     for (int i = 0; rc == 0 && i < st->n_models; i++) {
         cJSON *p = resume_progress_json(&st->models[i].progress);
         if (!p)
@@ -199,10 +202,11 @@ static int resume_parse_meta(struct tadd_resume_state *st, const char *text,
                              const char *path, char *err, size_t errlen)
 {
     cJSON *root = cJSON_Parse(text);
-    const cJSON *fmt, *models, *m;
+    const cJSON *fmt, *models, *m, *kernels;
     int rc = root ? 0 : -1, i = 0;
 
     fmt = cJSON_GetObjectItemCaseSensitive(root, "format");
+    kernels = cJSON_GetObjectItemCaseSensitive(root, "kernels");
     models = cJSON_GetObjectItemCaseSensitive(root, "models");
     if (rc == 0 && (!cJSON_IsString(fmt) ||
                     strcmp(fmt->valuestring, RESUME_FORMAT) != 0))
@@ -213,6 +217,14 @@ static int resume_parse_meta(struct tadd_resume_state *st, const char *text,
         rc = resume_get_double(root, "elapsed", &st->elapsed);
     if (rc == 0 && (st->step < 0 || !isfinite(st->elapsed)))
         rc = -1;
+    st->kernels[0] = '\0';
+    if (rc == 0 && kernels) {
+        if (!cJSON_IsString(kernels) ||
+            strlen(kernels->valuestring) >= sizeof st->kernels)
+            rc = -1;
+        else
+            strcpy(st->kernels, kernels->valuestring);
+    }
     if (rc != 0) {
         snprintf(err, errlen, "%s: malformed tadd_state metadata", path);
         goto out;

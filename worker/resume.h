@@ -8,8 +8,9 @@
  *     m<i>.best     (n_params)  the weights of the best evaluation
  *
  * and "__metadata__" key "tadd_state" holds JSON: the format
- * "tadd-resume/1", the next step to run, the pack's elapsed seconds and
- * each model's struct tadd_model_progress (doubles printed with 17
+ * "tadd-resume/1", the next step to run, the pack's elapsed seconds, the
+ * engine copy that trained it (optional: states written before it was
+ * recorded lack it) and each model's struct tadd_model_progress (doubles printed with 17
  * significant digits, which read back exactly). The fixed W_fixed terms
  * are not stored: they come from the seed and are drawn again.
  *
@@ -35,6 +36,7 @@ struct tadd_resume_model {
 struct tadd_resume_state {
     long step;      /* the next step to run */
     double elapsed; /* pack seconds spent before this state */
+    char kernels[16]; /* the engine copy that trained it; "" if unknown */
     int n_models;
     struct tadd_resume_model *models;
 };

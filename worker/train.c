@@ -87,6 +87,7 @@ struct train_ctx {
     double elapsed_base;
     struct timespec t0;
     double elapsed_now; /* stamped before each parallel evaluation */
+    char kernels_changed[16]; /* the state's engine copy, if not ours */
 };
 
 static double train_elapsed(const struct train_ctx *c)
@@ -270,6 +271,7 @@ static int train_save_state(struct train_ctx *c, long next_step, char *err,
 
     st.step = next_step;
     st.elapsed = train_elapsed(c);
+    snprintf(st.kernels, sizeof st.kernels, "%s", tadd_model_kernels());
     st.n_models = c->n;
     st.models = calloc((size_t)c->n, sizeof *st.models);
     if (!st.models) {
@@ -323,6 +325,14 @@ static int train_load_state(struct train_ctx *c, char *err, size_t errlen)
                  c->pack->state_path, st.step);
         rc = -1;
     }
+    /* The copy that trained the state keeps it bit-identical to a run
+     * never stopped; a processor without that copy goes on with its own
+     * and the start event says so. */
+    if (rc == 0 && st.kernels[0] &&
+        strcmp(st.kernels, tadd_model_kernels()) != 0 &&
+        tadd_model_use_kernels(st.kernels) != 0)
+        snprintf(c->kernels_changed, sizeof c->kernels_changed, "%s",
+                 st.kernels);
     if (rc == 0) {
         c->step = st.step;
         c->elapsed_base = st.elapsed;
@@ -570,6 +580,14 @@ static void train_emit_start(struct train_ctx *c)
                             (double)c->shared->train_steps);
     cJSON_AddNumberToObject(e, "threads", c->n_threads);
     cJSON_AddStringToObject(e, "kernels", tadd_model_kernels());
+    if (c->kernels_changed[0]) {
+        cJSON_AddStringToObject(e, "kernels_changed", c->kernels_changed);
+        fprintf(stderr, "tadd-worker: warning: the resume state was "
+                "trained on the %s kernels, which this processor lacks; "
+                "going on with %s, no longer bit-identical to an "
+                "uninterrupted run\n", c->kernels_changed,
+                tadd_model_kernels());
+    }
     train_emit(c, e);
 }
 

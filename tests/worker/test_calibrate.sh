@@ -10,7 +10,7 @@ import json, sys
 lines = open(sys.argv[1]).read().splitlines()
 assert len(lines) == 1, lines
 e = json.loads(lines[0])
-assert e["event"] == "calibration" and e["kernels"] in ("avx2", "generic")
+assert e["event"] == "calibration" and e["kernels"] in ("avx2-fma", "generic")
 assert e["config"]["d_model"] == 8 and e["config"]["batch_size"] == 512
 assert [p["threads"] for p in e["threads"]] == [1, 2]
 assert all(p["models"] == 8 for p in e["threads"])
