@@ -66,7 +66,10 @@ struct model_eff {
  * index, holding its sums lane by lane: sequence s of every chunk adds
  * into lane s, and the lanes are summed in order once, at the end of the
  * batch. Summing across lanes once per chunk cost a serial chain of adds
- * per weight and chunk.
+ * per weight and chunk. The token embedding's lookup gradient is the one
+ * exception: its sums sit in tok_rows, one row per sequence lane and
+ * token, which the lookup's scattered adds reach as whole vectors; they
+ * are summed over the lanes in the same order.
  */
 struct model_grad_layer {
     float *ln1_w, *ln1_b, *ln2_w, *ln2_b; /* (C) */
@@ -120,6 +123,7 @@ struct tadd_workspace {
     struct model_grad grad;
     float *grad_store;   /* every float of grad */
     lanes_t *grad_lanes; /* (grad_floats) the per-lane sums of a batch */
+    float *tok_rows;     /* (LANES, V, C) those of token_emb, by rows */
     size_t grad_floats;
 
     /* The chunk: token ids and labels, (T, LANES) each. */

@@ -16,6 +16,7 @@
  * the result depends only on the batch.
  */
 #include "model_internal.h"
+#include "model_transpose.h"
 
 #include <assert.h>
 #include <string.h>
@@ -36,19 +37,53 @@ static const int *positions_all(void)
     return all;
 }
 
-/* x (C, N) = token_emb[ids] + pos_emb at the positions [r0, r0 + N). */
-static void embed_forward(lanes_t *x, const struct model_eff *e,
+#define VW MODEL_VW
+#define NV MODEL_NV
+
+/* An unaligned native vector from or to floats. */
+static inline vf_t load_vf(const float *p)
+{
+    vf_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void store_vf(float *p, vf_t v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+/*
+ * x (C, N) = token_emb[ids] + pos_emb at the positions [r0, r0 + N).
+ * Each sequence's row of VW features is looked up and summed whole, and
+ * VW such rows are transposed into the lane layout; features past the
+ * last whole block go one value at a time.
+ */
+static void embed_forward(lanes_t *x_, const struct model_eff *e,
                           const uint8_t *ids, int C, int r0, int n)
 {
+    vf_t *x = (vf_t *)x_;
+    const int cw = C / VW * VW;
+
     for (int i = 0; i < n; i++) {
         const uint8_t *id = ids + (size_t)(r0 + i) * L;
         const float *pos = e->pos + (size_t)(r0 + i) * C;
-        /* Lane by lane into memory: a vector built from scalars would
-         * go through the stack and stall on the reload. */
+        for (int c0 = 0; c0 < cw; c0 += VW) {
+            vf_t p = load_vf(pos + c0);
+            for (int u = 0; u < NV; u++) {
+                vf_t r[VW];
+                for (int j = 0; j < VW; j++)
+                    r[j] = load_vf(e->tok + (size_t)id[u * VW + j] * C + c0) +
+                           p;
+                model_transpose(r);
+                for (int k = 0; k < VW; k++)
+                    x[((size_t)(c0 + k) * n + i) * NV + u] = r[k];
+            }
+        }
         for (int s = 0; s < L; s++) {
             const float *tok = e->tok + (size_t)id[s] * C;
-            for (int c = 0; c < C; c++)
-                ((float *)&x[c * n + i])[s] = tok[c] + pos[c];
+            for (int c = cw; c < C; c++)
+                ((float *)&x_[c * n + i])[s] = tok[c] + pos[c];
         }
     }
 }
@@ -59,32 +94,62 @@ static lanes_t *grad_lanes(const struct tadd_workspace *ws, const float *g)
     return ws->grad_lanes + (g - ws->grad_store);
 }
 
-static void embed_backward(struct tadd_workspace *ws, const lanes_t *dx,
+/*
+ * The embedding gradients of a chunk: the positional one into its lane
+ * accumulators, the token one into ws->tok_rows, where sequence s of
+ * every chunk adds into row (s, id) as whole vectors of VW features,
+ * transposed out of the lane layout.
+ */
+static void embed_backward(struct tadd_workspace *ws, const lanes_t *dx_,
                            const uint8_t *ids, int C)
 {
-    lanes_t *gtok = grad_lanes(ws, ws->grad.tok_emb);
+    const vf_t *dx = (const vf_t *)dx_;
     lanes_t *gpos = grad_lanes(ws, ws->grad.pos);
+    float *rows = ws->tok_rows;
+    const int cw = C / VW * VW;
 
     for (int t = 0; t < T; t++) {
         const uint8_t *id = ids + (size_t)t * L;
-        for (int c = 0; c < C; c++) {
-            lanes_t d = dx[c * T + t];
+        for (int c0 = 0; c0 < cw; c0 += VW)
+            for (int u = 0; u < NV; u++) {
+                vf_t r[VW];
+                for (int k = 0; k < VW; k++)
+                    r[k] = dx[((size_t)(c0 + k) * T + t) * NV + u];
+                model_transpose(r);
+                for (int j = 0; j < VW; j++) {
+                    int s = u * VW + j;
+                    float *row = rows + ((size_t)s * V + id[s]) * C + c0;
+                    store_vf(row, load_vf(row) + r[j]);
+                }
+            }
+        for (int c = cw; c < C; c++) {
+            lanes_t d = dx_[c * T + t];
             for (int s = 0; s < L; s++)
-                gtok[(size_t)id[s] * C + c][s] += d[s];
-            gpos[(size_t)t * C + c] += d;
+                rows[((size_t)s * V + id[s]) * C + c] += d[s];
         }
+        for (int c = 0; c < C; c++)
+            gpos[(size_t)t * C + c] += dx_[c * T + t];
     }
 }
 
-/* grad_store = the lanes of grad_lanes summed in order. */
+/* grad_store = the lanes of grad_lanes summed in order, and the token
+ * embedding's from the rows of tok_rows, summed in the same order. */
 static void grad_reduce_lanes(struct tadd_workspace *ws)
 {
+    const size_t vc = (size_t)V * ws->cfg.d_model;
+
     for (size_t i = 0; i < ws->grad_floats; i++) {
         lanes_t v = ws->grad_lanes[i];
         float sum = v[0];
         for (int s = 1; s < L; s++)
             sum += v[s];
         ws->grad_store[i] = sum;
+    }
+    for (size_t i = 0; i < vc; i++) {
+        float sum = ws->tok_rows[i];
+        for (int s = 1; s < L; s++)
+            sum += ws->tok_rows[(size_t)s * vc + i];
+        ws->grad.tok_emb[i] = sum;
     }
 }
 
@@ -298,8 +363,11 @@ double MODEL_ISA(model_step)(const struct tadd_model *m,
     scale = count > 0 ? (float)(1.0 / (double)count) : 0.0f;
 
     model_fold(m, ws);
-    if (grads)
+    if (grads) {
         memset(ws->grad_lanes, 0, ws->grad_floats * sizeof(lanes_t));
+        memset(ws->tok_rows, 0,
+               (size_t)L * V * ws->cfg.d_model * sizeof(float));
+    }
     for (int b0 = 0; b0 < B && nq > 0; b0 += L) {
         int nb = B - b0 < L ? B - b0 : L;
         load_ids(ws, x, T, b0, nb);

@@ -101,6 +101,7 @@ static void carve_all(struct carver *cv, struct tadd_workspace *ws)
         carve_grad_layer(cv, &ws->grad.layer[l], cfg);
     ws->grad_floats = (cv->used - grad_start) / sizeof(float);
     ws->grad_lanes = carve_lanes(cv, ws->grad_floats);
+    ws->tok_rows = carve_floats(cv, (size_t)MODEL_LANES * V * C);
 
     ws->ids = carve(cv, T * MODEL_LANES);
     ws->labels = carve(cv, T * MODEL_LANES);
