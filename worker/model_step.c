@@ -72,11 +72,11 @@ static void embed_forward(lanes_t *x_, const struct model_eff *e,
             vf_t p = load_vf(pos + c0);
             for (int u = 0; u < NV; u++) {
                 vf_t r[VW];
-                for (int j = 0; j < VW; j++)
+                MODEL_UNROLL for (int j = 0; j < VW; j++)
                     r[j] = load_vf(e->tok + (size_t)id[u * VW + j] * C + c0) +
                            p;
                 model_transpose(r);
-                for (int k = 0; k < VW; k++)
+                MODEL_UNROLL for (int k = 0; k < VW; k++)
                     x[((size_t)(c0 + k) * n + i) * NV + u] = r[k];
             }
         }
@@ -113,10 +113,10 @@ static void embed_backward(struct tadd_workspace *ws, const lanes_t *dx_,
         for (int c0 = 0; c0 < cw; c0 += VW)
             for (int u = 0; u < NV; u++) {
                 vf_t r[VW];
-                for (int k = 0; k < VW; k++)
+                MODEL_UNROLL for (int k = 0; k < VW; k++)
                     r[k] = dx[((size_t)(c0 + k) * T + t) * NV + u];
                 model_transpose(r);
-                for (int j = 0; j < VW; j++) {
+                MODEL_UNROLL for (int j = 0; j < VW; j++) {
                     int s = u * VW + j;
                     float *row = rows + ((size_t)s * V + id[s]) * C + c0;
                     store_vf(row, load_vf(row) + r[j]);
