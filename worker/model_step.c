@@ -128,28 +128,46 @@ static void embed_backward(struct tadd_workspace *ws, const lanes_t *dx_,
                 rows[((size_t)s * V + id[s]) * C + c] += d[s];
         }
         for (int c = 0; c < C; c++)
-            gpos[(size_t)t * C + c] += dx_[c * T + t];
+            for (int u = 0; u < NV; u++)
+                ((vf_t *)gpos)[((size_t)t * C + c) * NV + u] +=
+                    dx[((size_t)c * T + t) * NV + u];
     }
 }
 
 /* grad_store = the lanes of grad_lanes summed in order, and the token
- * embedding's from the rows of tok_rows, summed in the same order. */
+ * embedding's from the rows of tok_rows, summed in the same order. VW
+ * floats at a time are transposed so that their sums run side by side. */
 static void grad_reduce_lanes(struct tadd_workspace *ws)
 {
     const size_t vc = (size_t)V * ws->cfg.d_model;
+    const vf_t *lanes = (const vf_t *)ws->grad_lanes;
+    size_t i = 0;
 
-    for (size_t i = 0; i < ws->grad_floats; i++) {
+    for (; i + VW <= ws->grad_floats; i += VW) {
+        vf_t r[NV][VW], sum;
+        for (int u = 0; u < NV; u++) {
+            MODEL_UNROLL for (int k = 0; k < VW; k++)
+                r[u][k] = lanes[(i + k) * NV + u];
+            model_transpose(r[u]);
+        }
+        /* r[u][j] holds lane u * VW + j of the VW floats. */
+        sum = r[0][0];
+        for (int s = 1; s < L; s++)
+            sum += r[s / VW][s % VW];
+        store_vf(ws->grad_store + i, sum);
+    }
+    for (; i < ws->grad_floats; i++) {
         lanes_t v = ws->grad_lanes[i];
         float sum = v[0];
         for (int s = 1; s < L; s++)
             sum += v[s];
         ws->grad_store[i] = sum;
     }
-    for (size_t i = 0; i < vc; i++) {
-        float sum = ws->tok_rows[i];
+    for (size_t j = 0; j < vc; j++) {
+        float sum = ws->tok_rows[j];
         for (int s = 1; s < L; s++)
-            sum += ws->tok_rows[(size_t)s * vc + i];
-        ws->grad.tok_emb[i] = sum;
+            sum += ws->tok_rows[(size_t)s * vc + j];
+        ws->grad.tok_emb[j] = sum;
     }
 }
 
@@ -169,7 +187,9 @@ static void scatter_add(lanes_t *dst, const lanes_t *src, const int *qpos,
 {
     for (int c = 0; c < C; c++)
         for (int p = 0; p < nq; p++)
-            dst[c * n + qpos[p]] += src[c * nq + p];
+            for (int u = 0; u < NV; u++)
+                ((vf_t *)dst)[((size_t)c * n + qpos[p]) * NV + u] +=
+                    ((const vf_t *)src)[((size_t)c * nq + p) * NV + u];
 }
 
 /*
@@ -267,8 +287,8 @@ static void block_backward(struct tadd_workspace *ws, int l, const int *qpos,
     mk_linear(ws->dg, q, ws->dx, q, w->fc2, 1, (size_t)C, C, F, nq, 0);
     mk_linear_backward_weight(g.fc2, (size_t)C, 1, a->g, q, ws->dx, q, F,
                               C, nq);
-    for (size_t i = 0; i < (size_t)F * q; i++)
-        ws->dg[i] *= a->gd[i];
+    for (size_t i = 0; i < (size_t)F * q * MODEL_NV; i++)
+        ((vf_t *)ws->dg)[i] *= ((const vf_t *)a->gd)[i];
     mk_linear(ws->dh, q, ws->dg, q, w->fc1, 1, (size_t)F, F, C, nq, 0);
     mk_linear_backward_weight(g.fc1, (size_t)F, 1, a->h, q, ws->dg, q, C,
                               F, nq);
@@ -343,23 +363,22 @@ double MODEL_ISA(model_step)(const struct tadd_model *m,
                             const int8_t *y, int B, float *grads,
                             float *logits)
 {
-    int qpos[T], nq = 0;
+    int qpos[T], nq = 0, labelled[T] = {0};
     long count = 0;
     double loss = 0.0;
     float scale;
 
     assert(B <= ws->max_batch);
     /* Queries are needed where a label is (or everywhere for logits). */
-    for (int t = 0; t < T; t++) {
-        int any = logits != NULL;
-        for (int b = 0; b < B; b++)
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++)
             if (y[(size_t)b * T + t] >= 0) {
-                any = 1;
+                labelled[t] = 1;
                 count++;
             }
-        if (any)
+    for (int t = 0; t < T; t++)
+        if (labelled[t] || logits)
             qpos[nq++] = t;
-    }
     scale = count > 0 ? (float)(1.0 / (double)count) : 0.0f;
 
     model_fold(m, ws);
