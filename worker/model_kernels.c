@@ -45,9 +45,11 @@ static inline vf_t vmadd(vf_t a, vf_t b, vf_t c)
 #endif
 }
 
+/* v in every lane. Subtracting zero keeps -0 (adding +0 would not), so
+ * the compiler emits a plain broadcast, from memory when v is there. */
 static inline vf_t vsplat(float v)
 {
-    return (vf_t){0} + v;
+    return v - (vf_t){0};
 }
 
 static inline vf_t vmax(vf_t a, vf_t b)
