@@ -43,6 +43,7 @@ static struct th t;
 static long steps = 2000;
 static int kills = 20;
 static unsigned seed;
+static double reference_sec; /* the uninterrupted sweep's wall time */
 
 static char sweep_path[PATH_MAX + 64];
 
@@ -170,11 +171,19 @@ static void run_daemon_kills(void)
     CHECK_INT_EQ(th_daemon_stop(&t), 0);
 }
 
-/* Kills the running worker at random moments; the daemon restarts it. */
+/*
+ * Kills the running worker at random moments; the daemon restarts it.
+ * A worker lives up to 0.4 s, or less where the uninterrupted sweep is so
+ * quick that lives that long would finish it before the kills are done:
+ * on average all lives together then add up to 0.8 of the reference.
+ */
 static void run_worker_kills(void)
 {
-    double t0 = now_sec();
+    double t0 = now_sec(), longest = 1.6 * reference_sec / kills;
     int done = 0;
+
+    if (longest > 0.4)
+        longest = 0.4;
 
     start_daemon();
     submit();
@@ -188,7 +197,7 @@ static void run_worker_kills(void)
         }
         if (!pid)
             break;
-        sleep_sec(uniform(0, 0.4));
+        sleep_sec(uniform(0, longest));
         if (kill(pid, SIGKILL) == 0)
             done++;
     }
@@ -735,7 +744,8 @@ int main(int argc, char **argv)
     submit();
     REQUIRE(wait_sweep() == 0);
     CHECK_INT_EQ(th_daemon_stop(&t), 0);
-    printf("reference: %.1f s uninterrupted\n", now_sec() - t0);
+    reference_sec = now_sec() - t0;
+    printf("reference: %.1f s uninterrupted\n", reference_sec);
 
     if (strcmp(mode, "daemon") == 0 || strcmp(mode, "both") == 0) {
         th_use_home(&t, "daemon");
