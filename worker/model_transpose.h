@@ -14,7 +14,8 @@
  * registers. */
 #define MODEL_UNROLL _Pragma("GCC unroll 8")
 
-#define MODEL_SHUFFLE(a, b, ...) __builtin_shuffle((a), (b), (vi_t){__VA_ARGS__})
+#define MODEL_SHUFFLE(a, b, ...) \
+    __builtin_shuffle((a), (b), (vi_t){__VA_ARGS__})
 
 /* r[i][j] becomes r[j][i] for i, j < MODEL_VW. */
 static inline void model_transpose(vf_t r[MODEL_VW])

@@ -10,8 +10,8 @@
  * and "__metadata__" key "tadd_state" holds JSON: the format
  * "tadd-resume/1", the next step to run, the pack's elapsed seconds, the
  * engine copy that trained it (optional: states written before it was
- * recorded lack it) and each model's struct tadd_model_progress (doubles printed with 17
- * significant digits, which read back exactly). The fixed W_fixed terms
+ * recorded lack it) and each model's struct tadd_model_progress (doubles
+ * printed with 17 significant digits, which read back exactly). The fixed W_fixed terms
  * are not stored: they come from the seed and are drawn again.
  *
  * One file for the whole pack, replaced atomically, so a crash leaves
