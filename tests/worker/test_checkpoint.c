@@ -108,6 +108,7 @@ static void test_resume_roundtrip(const char *tmp)
     }
     st.step = 600;
     st.elapsed = 12.5;
+    snprintf(st.kernels, sizeof st.kernels, "avx2-fma");
     st.n_models = 2;
     st.models = models;
     snprintf(path, sizeof path, "%s/pack.state", tmp);
@@ -127,6 +128,7 @@ static void test_resume_roundtrip(const char *tmp)
     CHECK(tadd_resume_load(&in, path, err, sizeof err) == 0);
     CHECK_INT_EQ(in.step, 600);
     CHECK(in.elapsed == 12.5);
+    CHECK_STR_EQ(in.kernels, "avx2-fma");
     CHECK(memcmp(got, arrays, sizeof got) == 0);
     for (int i = 0; i < 2; i++) {
         const struct tadd_model_progress *g = &back[i].progress;
@@ -144,11 +146,62 @@ static void test_resume_roundtrip(const char *tmp)
         CHECK_INT_EQ(g->last_eval_step, w->last_eval_step);
     }
 
+    /* A state that does not say which engine copy trained it (written
+     * before the field existed) loads, its copy unknown. */
+    st.kernels[0] = '\0';
+    REQUIRE(tadd_resume_save(&st, path, err, sizeof err) == 0);
+    snprintf(in.kernels, sizeof in.kernels, "stale");
+    CHECK(tadd_resume_load(&in, path, err, sizeof err) == 0);
+    CHECK_STR_EQ(in.kernels, "");
+
     /* A state for other seeds is refused, naming the file. */
     back[1].progress.seed = 99;
     CHECK(tadd_resume_load(&in, path, err, sizeof err) != 0);
     CHECK_STR_HAS(err, "seed");
     CHECK_STR_HAS(err, path);
+    back[1].progress.seed = 41;
+    unlink(path);
+}
+
+/* A state whose engine copy is not a short string is malformed. */
+static void test_resume_bad_kernels(const char *tmp)
+{
+    static const char *const bad[] = {
+        "5", "\"a-name-far-too-long-for-any-copy\"", "null"};
+    float zero[1] = {0};
+    int64_t shape[1] = {1};
+    char path[1024], meta[512], err[TADD_ERR_LEN];
+
+    snprintf(path, sizeof path, "%s/bad.state", tmp);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct tadd_st_writer *w = tadd_st_writer_new();
+        struct tadd_resume_model m = {0};
+        struct tadd_resume_state in = {0};
+        float p[1], mo[1], v[1], b[1];
+        const char *names[4] = {"m0.params", "m0.adam_m", "m0.adam_v",
+                                "m0.best"};
+
+        REQUIRE(w);
+        snprintf(meta, sizeof meta,
+                 "{\"format\":\"tadd-resume/1\",\"step\":\"1\","
+                 "\"elapsed\":\"0\",\"kernels\":%s,\"models\":[]}",
+                 bad[i]);
+        REQUIRE(tadd_st_writer_meta(w, "tadd_state", meta) == 0);
+        for (int a = 0; a < 4; a++)
+            REQUIRE(tadd_st_writer_add(w, names[a], 1, shape, zero) == 0);
+        REQUIRE(tadd_st_writer_save(w, path, err, sizeof err) == 0);
+        tadd_st_writer_free(w);
+        m.n_params = 1;
+        m.params = p;
+        m.adam_m = mo;
+        m.adam_v = v;
+        m.best = b;
+        in.n_models = 0;
+        in.models = &m;
+        CHECK(tadd_resume_load(&in, path, err, sizeof err) != 0);
+        CHECK_STR_HAS(err, "malformed tadd_state");
+        CHECK_STR_HAS(err, path);
+    }
     unlink(path);
 }
 
@@ -161,6 +214,7 @@ int main(void)
     REQUIRE(mkdtemp(tmp) != NULL);
     test_golden_roundtrip(golden, tmp);
     test_resume_roundtrip(tmp);
+    test_resume_bad_kernels(tmp);
     rmdir(tmp);
     CHECK_DONE();
 }
