@@ -428,11 +428,25 @@ static void sched_on_line(void *ctx, struct tadd_exec_run *run,
     e = name->valuestring;
     /* What the event tells about the run, kept here at once. */
     if (strcmp(e, "start") == 0) {
+        const cJSON *kernels = cJSON_GetObjectItemCaseSensitive(ev,
+                                                                "kernels");
+        const cJSON *changed = cJSON_GetObjectItemCaseSensitive(
+            ev, "kernels_changed");
         sp->step0 = sched_long(ev, "step", 0);
         sp->t0 = uv_now(s->loop);
         sched_note_step(sp, sp->step0);
-        tadd_info("pack %lld: worker started at step %ld",
-                  (long long)sp->pf.pack_id, sp->step0);
+        tadd_info("pack %lld: worker started at step %ld (%s kernels)",
+                  (long long)sp->pf.pack_id, sp->step0,
+                  cJSON_IsString(kernels) ? kernels->valuestring : "unknown");
+        /* The researcher has to know: from here on, the pack's results
+         * differ from those of a run that was never interrupted. */
+        if (cJSON_IsString(changed) && cJSON_IsString(kernels))
+            tadd_warn("pack %lld: resumed at step %ld on the %s kernels; "
+                      "the %s kernels that trained its state are missing "
+                      "on this machine, so its results are no longer "
+                      "bit-identical to an uninterrupted run",
+                      (long long)sp->pf.pack_id, sp->step0,
+                      kernels->valuestring, changed->valuestring);
     } else if (strcmp(e, "eval") == 0 || strcmp(e, "checkpoint") == 0 ||
                strcmp(e, "stopped") == 0) {
         sched_note_step(sp, sched_long(ev, "step", -1));
