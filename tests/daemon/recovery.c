@@ -15,6 +15,11 @@ static const char recovery_metrics_sql[] =
     "SELECT config, seed, step, train_loss, val_exact, val_token_acc, "
     "grad_norm, lr FROM metrics_named ORDER BY config, seed, step";
 
+void recovery_daemon_start(struct th *t)
+{
+    th_daemon_start(t, "--checkpoint-interval", "100", NULL);
+}
+
 const char *recovery_reference(struct th *t)
 {
     static char path[PATH_MAX + 64];
@@ -24,7 +29,7 @@ const char *recovery_reference(struct th *t)
     snprintf(path, sizeof(path), "%s", th_write(t, "rec.json",
                                                 RECOVERY_SWEEP));
     th_use_home(t, "ref");
-    th_daemon_start(t, "--checkpoint-interval", "100", NULL);
+    recovery_daemon_start(t);
     rc = th_ctl(t, &out, "submit", path, NULL);
     if (rc != 0)
         fprintf(stderr, "reference submit: %s\n", out);

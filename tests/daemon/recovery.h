@@ -21,6 +21,10 @@
 #define RECOVERY_TRAIN_STEPS 1200
 #define RECOVERY_EVALS 13 /* steps 0, 100, ..., 1100 and the last, 1199 */
 
+/* Starts taddd in t's home with the resume-state interval the sweep
+ * above is written for. */
+void recovery_daemon_start(struct th *t);
+
 /* Runs the sweep in t's home "ref" from start to end, then switches t to
  * the home "run" for the interrupted run. Returns the sweep file's path
  * (static). */

@@ -33,7 +33,7 @@ int main(void)
     th_init(&t, "kernres");
     file = th_write(&t, "rec.json", RECOVERY_SWEEP);
     unsetenv("TADD_KERNELS");
-    th_daemon_start(&t, "--checkpoint-interval", "100", NULL);
+    recovery_daemon_start(&t);
     rc = th_ctl(&t, &out, "submit", file, NULL);
     CHECK_INT_EQ(rc, 0);
     free(out);
@@ -56,7 +56,7 @@ int main(void)
      * copy that trained it. */
     CHECK_INT_EQ(th_daemon_stop(&t), 0);
     setenv("TADD_KERNELS", "generic", 1);
-    th_daemon_start(&t, "--checkpoint-interval", "100", NULL);
+    recovery_daemon_start(&t);
     rc = th_ctl(&t, &out, "wait", "rec", "--timeout", "60", NULL);
     CHECK_INT_EQ(rc, 0);
     CHECK_STR_HAS(out, "4 trials: 4 done");

@@ -47,7 +47,7 @@ int main(void)
     th_init(&t, "killd");
     file = recovery_reference(&t);
 
-    th_daemon_start(&t, "--checkpoint-interval", "100", NULL);
+    recovery_daemon_start(&t);
     rc = th_ctl(&t, &out, "submit", file, NULL);
     CHECK_INT_EQ(rc, 0);
     free(out);
@@ -69,7 +69,7 @@ int main(void)
      * prints an evaluation and then saves a state past it, and is killed
      * before it reads that line. No later run prints it again.
      */
-    th_daemon_start(&t, "--checkpoint-interval", "100", NULL);
+    recovery_daemon_start(&t);
     recovery_wait_checkpoint(&t, 500);
     {
         long frozen_at = th_db_int(&t, "SELECT checkpoint_step FROM packs",
@@ -94,7 +94,7 @@ int main(void)
                            -1),
                  1);
 
-    th_daemon_start(&t, "--checkpoint-interval", "100", NULL);
+    recovery_daemon_start(&t);
     rc = th_ctl(&t, &out, "wait", "rec", "--timeout", "60", NULL);
     CHECK_INT_EQ(rc, 0);
     CHECK_STR_HAS(out, "4 trials: 4 done");

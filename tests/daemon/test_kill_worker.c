@@ -38,7 +38,7 @@ int main(void)
     th_init(&t, "killw");
     file = recovery_reference(&t);
 
-    th_daemon_start(&t, "--checkpoint-interval", "100", NULL);
+    recovery_daemon_start(&t);
     rc = th_ctl(&t, &out, "submit", file, NULL);
     CHECK_INT_EQ(rc, 0);
     free(out);

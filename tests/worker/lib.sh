@@ -54,3 +54,18 @@ same_model_files() {
         <(summary_without_time "$b/summary.json") ||
         fail "summary.json differ: $a $b"
 }
+
+# interrupt NAME SIG: trains the pack $TMP/NAME.json in the background,
+# its events in $TMP/NAME.out1, and sends it SIG after its first
+# checkpoint event.
+interrupt() {
+    local name=$1 sig=$2
+    "$WORKER" train --pack "$TMP/$name.json" > "$TMP/$name.out1" &
+    local pid=$!
+    for _ in $(seq 1 600); do
+        grep -q '"event":"checkpoint"' "$TMP/$name.out1" && break
+        sleep 0.01
+    done
+    kill -"$sig" "$pid" 2>/dev/null || true
+    wait "$pid" || true
+}

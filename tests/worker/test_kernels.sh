@@ -60,14 +60,7 @@ cat > "$TMP/$1.json" <<JSON
 JSON
 }
 stop_after_checkpoint() {
-    "$WORKER" train --pack "$TMP/$1.json" > "$TMP/$1.out1" &
-    local pid=$!
-    for _ in $(seq 1 600); do
-        grep -q '"event":"checkpoint"' "$TMP/$1.out1" && break
-        sleep 0.01
-    done
-    kill -TERM "$pid" 2>/dev/null || true
-    wait "$pid" || true
+    interrupt "$1" TERM
     grep -q '"event":"stopped"' "$TMP/$1.out1" ||
         fail "$1: the run ended before SIGTERM arrived"
 }

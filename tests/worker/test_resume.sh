@@ -18,19 +18,6 @@ pack killed
 
 "$WORKER" train --pack "$TMP/straight.json" > "$TMP/straight.out"
 
-# Waits for the worker's first checkpoint event, then signals it.
-interrupt() {
-    local name=$1 sig=$2
-    "$WORKER" train --pack "$TMP/$name.json" > "$TMP/$name.out1" &
-    local pid=$!
-    for _ in $(seq 1 600); do
-        grep -q '"event":"checkpoint"' "$TMP/$name.out1" && break
-        sleep 0.01
-    done
-    kill -"$sig" "$pid" 2>/dev/null || true
-    wait "$pid" || true
-}
-
 interrupt term TERM
 if grep -q '"event":"end"' "$TMP/term.out1"; then
     echo "the run ended before SIGTERM arrived; resume not exercised" >&2
