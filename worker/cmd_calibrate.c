@@ -19,7 +19,6 @@
  * what the machine gives now.
  */
 #include <math.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,18 +37,16 @@
 struct calib_model {
     struct tadd_model model;
     float *grads, *adam_m, *adam_v;
-    uint64_t seed;
 };
 
 struct calib {
     const struct tadd_config *cfg;
     struct calib_model *models; /* (max models) */
+    struct tadd_trainee *tr;    /* (max models) */
     struct tadd_workspace **ws; /* (max threads) */
-    uint8_t **x;
-    int8_t **y;
     struct tadd_adamw opt;
     long step;
-    atomic_int failed; /* a batch could not be drawn */
+    int failed; /* a batch could not be drawn */
 };
 
 static double now_s(void)
@@ -59,24 +56,18 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* One model's training step, the one train.c runs. */
-static void calib_step_task(void *arg, int thread, int index)
+/* One training step of the first n models, the one train.c runs. */
+static void calib_step(struct calib *c, struct tadd_pool *pool, int n)
 {
-    struct calib *c = arg;
-    struct calib_model *cm = &c->models[index];
-    const struct tadd_trainee trainee = {
-        &cm->model, cm->grads, cm->adam_m, cm->adam_v, &c->opt, cm->seed,
-        NULL,
-    };
-    const struct tadd_step_scratch scratch = {c->ws[thread], c->x[thread],
-                                              c->y[thread]};
-    char msg[TADD_ERR_LEN];
-    double loss, grad_norm;
-
-    if (tadd_train_step(&trainee, &c->cfg->train, c->step, c->cfg->train.lr,
-                        &scratch, &loss, &grad_norm, msg,
-                        sizeof msg) == TADD_STEP_NO_BATCH)
-        atomic_store(&c->failed, 1);
+    for (int i = 0; i < n; i++) {
+        c->tr[i].active = 1;
+        c->tr[i].lr = c->cfg->train.lr;
+    }
+    tadd_train_pack_step(pool, c->ws, c->tr, n, c->step);
+    for (int i = 0; i < n; i++)
+        if (c->tr[i].rc == TADD_STEP_NO_BATCH)
+            c->failed = 1;
+    c->step++;
 }
 
 /* Milliseconds per model-step of a pack of n models on pool: the fastest
@@ -90,14 +81,12 @@ static double calib_measure(struct calib *c, struct tadd_pool *pool, int n,
     double start, best = INFINITY;
     long steps = 0;
 
-    tadd_pool_run(pool, calib_step_task, c, n); /* untimed: warms caches */
-    c->step++;
+    calib_step(c, pool, n); /* untimed: warms caches */
     start = now_s();
     do {
         double t0 = now_s(), dt;
-        tadd_pool_run(pool, calib_step_task, c, n);
+        calib_step(c, pool, n);
         dt = now_s() - t0;
-        c->step++;
         steps++;
         if (dt < best)
             best = dt;
@@ -120,33 +109,35 @@ static int calib_setup(struct calib *c, int max_models, int max_threads)
     int B = c->cfg->train.batch_size;
 
     c->models = calloc((size_t)max_models, sizeof *c->models);
+    c->tr = calloc((size_t)max_models, sizeof *c->tr);
     c->ws = calloc((size_t)max_threads, sizeof *c->ws);
-    c->x = calloc((size_t)max_threads, sizeof *c->x);
-    c->y = calloc((size_t)max_threads, sizeof *c->y);
-    if (!c->models || !c->ws || !c->x || !c->y)
+    if (!c->models || !c->tr || !c->ws)
         return -1;
+    for (int t = 0; t < max_threads; t++)
+        if (!(c->ws[t] = tadd_workspace_new(mc, B)))
+            return -1;
+    tadd_adamw_init(&c->opt, c->cfg->train.weight_decay);
     for (int i = 0; i < max_models; i++) {
         struct calib_model *cm = &c->models[i];
+        uint64_t seed = 1000 + (uint64_t)i;
         struct tadd_rng r;
         if (tadd_model_create(&cm->model, mc) != 0)
             return -1;
-        cm->seed = 1000 + (uint64_t)i;
-        tadd_rng_seed(&r, cm->seed, TADD_STREAM_INIT, 0);
+        tadd_rng_seed(&r, seed, TADD_STREAM_INIT, 0);
         tadd_model_init(&cm->model, &r);
         cm->grads = calloc(cm->model.n_params, sizeof(float));
         cm->adam_m = calloc(cm->model.n_params, sizeof(float));
         cm->adam_v = calloc(cm->model.n_params, sizeof(float));
         if (!cm->grads || !cm->adam_m || !cm->adam_v)
             return -1;
-    }
-    for (int t = 0; t < max_threads; t++) {
-        c->ws[t] = tadd_workspace_new(mc, B);
-        c->x[t] = malloc((size_t)B * TADD_CONTEXT);
-        c->y[t] = malloc((size_t)B * TADD_CONTEXT);
-        if (!c->ws[t] || !c->x[t] || !c->y[t])
+        c->tr[i] = (struct tadd_trainee){
+            .model = &cm->model, .grads = cm->grads, .adam_m = cm->adam_m,
+            .adam_v = cm->adam_v, .opt = &c->opt, .t = &c->cfg->train,
+            .seed = seed,
+        };
+        if (tadd_trainee_alloc(&c->tr[i], c->ws[0]) != 0)
             return -1;
     }
-    tadd_adamw_init(&c->opt, c->cfg->train.weight_decay);
     return 0;
 }
 
@@ -158,15 +149,13 @@ static void calib_free(struct calib *c, int max_models, int max_threads)
         free(c->models[i].adam_m);
         free(c->models[i].adam_v);
     }
-    for (int t = 0; c->ws && t < max_threads; t++) {
+    for (int i = 0; c->tr && i < max_models; i++)
+        tadd_trainee_free(&c->tr[i]);
+    for (int t = 0; c->ws && t < max_threads; t++)
         tadd_workspace_free(c->ws[t]);
-        free(c->x[t]);
-        free(c->y[t]);
-    }
     free(c->models);
+    free(c->tr);
     free(c->ws);
-    free(c->x);
-    free(c->y);
 }
 
 /*
@@ -185,8 +174,8 @@ static int calib_scans(struct calib *c, int max_threads, int max_models,
      * pay for page faults and a processor still ramping up its clock. */
     if (!(pool = tadd_pool_new(max_threads)))
         return -1;
-    for (t0 = now_s(); now_s() - t0 < 2 * seconds; c->step++)
-        tadd_pool_run(pool, calib_step_task, c, max_models);
+    for (t0 = now_s(); now_s() - t0 < 2 * seconds;)
+        calib_step(c, pool, max_models);
     tadd_pool_free(pool);
     for (int t = 1; t <= max_threads; t++) {
         double ms;
@@ -280,7 +269,7 @@ int worker_cmd_calibrate(int argc, char **argv)
         cJSON_Delete(out);
         goto done;
     }
-    if (atomic_load(&c.failed)) {
+    if (c.failed) {
         worker_report_error("calibrate: a training batch could not be "
                             "drawn");
         cJSON_Delete(out);

@@ -102,6 +102,44 @@ double tadd_model_step(const struct tadd_model *m, struct tadd_workspace *ws,
                        float *grads, float *logits);
 
 /*
+ * A training batch is cut into shards of TADD_MODEL_SHARD_SEQS sequences,
+ * the last one shorter when B is not a multiple. Each shard's gradient is
+ * summed on its own and the shards' sums are then added in shard order.
+ * The cut depends on B alone, so the gradient is the same whether one
+ * thread computes every shard (tadd_model_step) or several threads share
+ * them (tadd_model_shard_grad, then tadd_model_shard_sum): this is how a
+ * pack of fewer models than threads keeps every thread busy.
+ */
+#define TADD_MODEL_SHARD_SEQS 256
+
+/* Shards of a batch of B sequences. */
+int tadd_model_shard_count(int B);
+
+/* Floats of one shard's partial gradient for workspaces like ws. */
+size_t tadd_model_shard_floats(const struct tadd_workspace *ws);
+
+/*
+ * Forward and backward of shard `shard` of the batch (x, y, B as for
+ * tadd_model_step): partial (shard_floats) gets its sequences' share of
+ * the gradient of the batch's mean loss, in the workspace's own layout.
+ * Returns their share of the mean loss. Touches only ws and partial, so
+ * shards of one model may run at once on separate workspaces.
+ */
+double tadd_model_shard_grad(const struct tadd_model *m,
+                             struct tadd_workspace *ws, const uint8_t *x,
+                             const int8_t *y, int B, int shard,
+                             float *partial);
+
+/*
+ * grads (n_params) = d(mean loss)/d(params) from the n shards' partials,
+ * laid one after another in partials (n * shard_floats), and their loss
+ * shares; returns the mean loss. The same bits as tadd_model_step.
+ */
+double tadd_model_shard_sum(const struct tadd_model *m,
+                            struct tadd_workspace *ws, const float *partials,
+                            const double *shares, int n, float *grads);
+
+/*
  * Teacher-forced argmax at the 12 answer positions, for evaluation.
  *   x     (B, T) input ids (prompt and the true answer)
  *   pred  (B, P) argmax ids at positions 21..32

@@ -125,6 +125,7 @@ struct tadd_workspace {
     lanes_t *grad_lanes; /* (grad_floats) the per-lane sums of a batch */
     float *tok_rows;     /* (LANES, V, C) those of token_emb, by rows */
     size_t grad_floats;
+    float *shard_partial; /* (grad_floats) one shard's sums, see model.h */
 
     /* The chunk: token ids and labels, (T, LANES) each. */
     uint8_t *ids;
@@ -175,13 +176,17 @@ struct tadd_workspace {
 #define mk_cross_entropy MODEL_ISA(mk_cross_entropy)
 
 /* The passes (model_step.c), one copy per instruction set; model.h's
- * tadd_model_step, tadd_model_argmax_answer and tadd_model_greedy call
- * the chosen copy with the same arguments. */
+ * tadd_model_step, tadd_model_shard_grad, tadd_model_argmax_answer and
+ * tadd_model_greedy call the chosen copy with the same arguments. */
 #define MODEL_PASSES(sfx)                                                    \
     double model_step##sfx(const struct tadd_model *m,                       \
                            struct tadd_workspace *ws, const uint8_t *x,      \
                            const int8_t *y, int B, float *grads,             \
                            float *logits);                                   \
+    double model_shard_grad##sfx(const struct tadd_model *m,                 \
+                                 struct tadd_workspace *ws,                  \
+                                 const uint8_t *x, const int8_t *y, int B,   \
+                                 int shard, float *partial);                 \
     void model_argmax_answer##sfx(const struct tadd_model *m,                \
                                   struct tadd_workspace *ws,                 \
                                   const uint8_t *x, int B, uint8_t *pred);   \
@@ -251,6 +256,12 @@ void mk_attention_backward(lanes_t *dq, lanes_t *dkv, lanes_t *ds,
  */
 double mk_cross_entropy(lanes_t *dlogits, const lanes_t *logits,
                         const int8_t *labels, int nq, int V, float scale);
+
+/* Shards (model_shards.c). */
+
+/* acc (n) = part when first, else acc + part, float by float: the one
+ * way shard sums are added, whoever adds them. */
+void model_shards_add(float *acc, const float *part, size_t n, int first);
 
 /* Folding (model_fold.c). */
 

@@ -12,8 +12,9 @@
  * attention input is computed everywhere.
  *
  * Weight gradients are summed over a chunk before they are added to the
- * batch's, which keeps float sums short; chunks run in batch order, so
- * the result depends only on the batch.
+ * shard's, and over a shard before they are added to the batch's, which
+ * keeps float sums short; chunks run in shard order and shards are added
+ * in batch order, so the result depends only on the batch.
  */
 #include "model_internal.h"
 #include "model_transpose.h"
@@ -134,13 +135,15 @@ static void embed_backward(struct tadd_workspace *ws, const lanes_t *dx_,
     }
 }
 
-/* grad_store = the lanes of grad_lanes summed in order, and the token
- * embedding's from the rows of tok_rows, summed in the same order. VW
- * floats at a time are transposed so that their sums run side by side. */
-static void grad_reduce_lanes(struct tadd_workspace *ws)
+/* dst (grad_floats, laid out like grad_store) = the lanes of grad_lanes
+ * summed in order, and the token embedding's from the rows of tok_rows,
+ * summed in the same order. VW floats at a time are transposed so that
+ * their sums run side by side. */
+static void grad_reduce_lanes(const struct tadd_workspace *ws, float *dst)
 {
     const size_t vc = (size_t)V * ws->cfg.d_model;
     const vf_t *lanes = (const vf_t *)ws->grad_lanes;
+    float *tok_emb = dst + (ws->grad.tok_emb - ws->grad_store);
     size_t i = 0;
 
     for (; i + VW <= ws->grad_floats; i += VW) {
@@ -154,20 +157,20 @@ static void grad_reduce_lanes(struct tadd_workspace *ws)
         sum = r[0][0];
         for (int s = 1; s < L; s++)
             sum += r[s / VW][s % VW];
-        store_vf(ws->grad_store + i, sum);
+        store_vf(dst + i, sum);
     }
     for (; i < ws->grad_floats; i++) {
         lanes_t v = ws->grad_lanes[i];
         float sum = v[0];
         for (int s = 1; s < L; s++)
             sum += v[s];
-        ws->grad_store[i] = sum;
+        dst[i] = sum;
     }
     for (size_t j = 0; j < vc; j++) {
         float sum = ws->tok_rows[j];
         for (int s = 1; s < L; s++)
             sum += ws->tok_rows[(size_t)s * vc + j];
-        ws->grad.tok_emb[j] = sum;
+        tok_emb[j] = sum;
     }
 }
 
@@ -358,61 +361,132 @@ static void load_ids(struct tadd_workspace *ws, const uint8_t *x, int len,
         }
 }
 
-double MODEL_ISA(model_step)(const struct tadd_model *m,
-                            struct tadd_workspace *ws, const uint8_t *x,
-                            const int8_t *y, int B, float *grads,
-                            float *logits)
+/*
+ * The positions where the batch has a label, or every position when
+ * all is set, into qpos; returns how many. *count gets the number of
+ * labels in the whole batch.
+ */
+static int batch_queries(const int8_t *y, int B, int all, int *qpos,
+                         long *count)
 {
-    int qpos[T], nq = 0, labelled[T] = {0};
-    long count = 0;
-    double loss = 0.0;
-    float scale;
+    int nq = 0, labelled[T] = {0};
+    long n = 0;
 
-    assert(B <= ws->max_batch);
-    /* Queries are needed where a label is (or everywhere for logits). */
+    /* Without branches: every shard of every step scans the batch. */
     for (int b = 0; b < B; b++)
-        for (int t = 0; t < T; t++)
-            if (y[(size_t)b * T + t] >= 0) {
-                labelled[t] = 1;
-                count++;
-            }
+        for (int t = 0; t < T; t++) {
+            int has = y[(size_t)b * T + t] >= 0;
+            labelled[t] += has;
+            n += has;
+        }
     for (int t = 0; t < T; t++)
-        if (labelled[t] || logits)
+        if (labelled[t] || all)
             qpos[nq++] = t;
-    scale = count > 0 ? (float)(1.0 / (double)count) : 0.0f;
+    *count = n;
+    return nq;
+}
 
-    model_fold(m, ws);
-    if (grads) {
-        memset(ws->grad_lanes, 0, ws->grad_floats * sizeof(lanes_t));
-        memset(ws->tok_rows, 0,
-               (size_t)L * V * ws->cfg.d_model * sizeof(float));
-    }
-    for (int b0 = 0; b0 < B && nq > 0; b0 += L) {
-        int nb = B - b0 < L ? B - b0 : L;
-        load_ids(ws, x, T, b0, nb);
+/*
+ * Forward, and backward into the lane sums when need_grad, of the
+ * sequences [b0, b1) of the batch (x, y), chunk by chunk in batch order,
+ * querying at qpos (nq > 0); logits as tadd_model_step's. Returns the sum
+ * of their losses.
+ */
+static double batch_range(struct tadd_workspace *ws, const uint8_t *x,
+                          const int8_t *y, int b0, int b1, const int *qpos,
+                          int nq, float scale, int need_grad, float *logits)
+{
+    double loss = 0.0;
+
+    for (int c0 = b0; c0 < b1; c0 += L) {
+        int nb = b1 - c0 < L ? b1 - c0 : L;
+        load_ids(ws, x, T, c0, nb);
         for (int p = 0; p < nq; p++)
             for (int s = 0; s < L; s++) {
-                int8_t lab = s < nb ? y[(size_t)(b0 + s) * T + qpos[p]] : -1;
+                int8_t lab = s < nb ? y[(size_t)(c0 + s) * T + qpos[p]] : -1;
                 assert(lab < V);
                 ws->labels[(size_t)p * L + s] = lab;
             }
-        chunk_forward(ws, 0, T, qpos, nq, grads != NULL);
+        chunk_forward(ws, 0, T, qpos, nq, need_grad);
         loss += mk_cross_entropy(ws->dlogits, ws->logits, ws->labels, nq, V,
                                  scale);
         if (logits)
             for (int s = 0; s < nb; s++)
                 for (int p = 0; p < nq; p++)
                     for (int v = 0; v < V; v++)
-                        logits[((size_t)(b0 + s) * T + qpos[p]) * V + v] =
+                        logits[((size_t)(c0 + s) * T + qpos[p]) * V + v] =
                             ws->logits[v * nq + p][s];
-        if (grads)
+        if (need_grad)
             chunk_backward(ws, qpos, nq);
     }
-    if (grads) {
-        grad_reduce_lanes(ws);
-        model_unfold_grads(m, ws, grads);
+    return loss;
+}
+
+/*
+ * Shard `shard` of the batch into the lane sums, then reduced into
+ * partial when need_grad; returns its share of the mean loss.
+ */
+static double shard_pass(struct tadd_workspace *ws, const uint8_t *x,
+                         const int8_t *y, int B, int shard, const int *qpos,
+                         int nq, long count, float *partial, float *logits)
+{
+    int b0 = shard * TADD_MODEL_SHARD_SEQS;
+    int b1 = B - b0 < TADD_MODEL_SHARD_SEQS ? B : b0 + TADD_MODEL_SHARD_SEQS;
+    float scale = count > 0 ? (float)(1.0 / (double)count) : 0.0f;
+    double loss = 0.0;
+
+    if (partial) {
+        memset(ws->grad_lanes, 0, ws->grad_floats * sizeof(lanes_t));
+        memset(ws->tok_rows, 0,
+               (size_t)L * V * ws->cfg.d_model * sizeof(float));
     }
+    if (nq > 0)
+        loss = batch_range(ws, x, y, b0, b1, qpos, nq, scale, partial != NULL,
+                           logits);
+    if (partial)
+        grad_reduce_lanes(ws, partial);
     return count > 0 ? loss / (double)count : 0.0;
+}
+
+double MODEL_ISA(model_shard_grad)(const struct tadd_model *m,
+                                   struct tadd_workspace *ws,
+                                   const uint8_t *x, const int8_t *y, int B,
+                                   int shard, float *partial)
+{
+    int qpos[T], nq;
+    long count;
+
+    assert(B <= ws->max_batch && shard < tadd_model_shard_count(B));
+    nq = batch_queries(y, B, 0, qpos, &count);
+    model_fold(m, ws);
+    return shard_pass(ws, x, y, B, shard, qpos, nq, count, partial, NULL);
+}
+
+/* The shards one after the other on ws, added up as tadd_model_shard_sum
+ * adds them. */
+double MODEL_ISA(model_step)(const struct tadd_model *m,
+                            struct tadd_workspace *ws, const uint8_t *x,
+                            const int8_t *y, int B, float *grads,
+                            float *logits)
+{
+    int qpos[T], nq, n_shards = tadd_model_shard_count(B);
+    long count;
+    double loss = 0.0;
+
+    assert(B <= ws->max_batch);
+    /* Queries are needed where a label is (or everywhere for logits). */
+    nq = batch_queries(y, B, logits != NULL, qpos, &count);
+    model_fold(m, ws);
+    for (int s = 0; s < n_shards; s++) {
+        loss += shard_pass(ws, x, y, B, s, qpos, nq, count,
+                           grads ? ws->shard_partial : NULL, logits);
+        if (grads)
+            model_shards_add(ws->grad_store, ws->shard_partial,
+                             ws->grad_floats, s == 0);
+    }
+    if (grads)
+        model_unfold_grads(m, ws, grads);
+    return loss;
 }
 
 /* Index of the largest of V logits at query p, lane s; the first wins

@@ -102,6 +102,7 @@ static void carve_all(struct carver *cv, struct tadd_workspace *ws)
     ws->grad_floats = (cv->used - grad_start) / sizeof(float);
     ws->grad_lanes = carve_lanes(cv, ws->grad_floats);
     ws->tok_rows = carve_floats(cv, (size_t)MODEL_LANES * V * C);
+    ws->shard_partial = carve_floats(cv, ws->grad_floats);
 
     ws->ids = carve(cv, T * MODEL_LANES);
     ws->labels = carve(cv, T * MODEL_LANES);

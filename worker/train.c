@@ -5,7 +5,7 @@
  *
  *     for s in start .. train_steps-1:
  *         every training model, in parallel: batch(seed, s), forward,
- *             backward, clip, AdamW                     train_step_task
+ *             backward, clip, AdamW                     train_run_step
  *         if s % eval_interval == 0 or s is the last step:
  *             every training model, in parallel: validation exact match,
  *             metrics row, best.safetensors             train_eval_task
@@ -60,10 +60,9 @@ struct train_model {
     struct tadd_heldout heldout;
     struct tadd_model_progress p;
     struct tadd_metrics_file metrics;
-    /* Results of the current step, read by the main thread. */
-    double loss;
-    double grad_norm;
-    double lr;
+    /* The model as the step sees it, in train_ctx's trainees; its loss,
+     * grad_norm and lr are those of the latest step. */
+    struct tadd_trainee *tr;
     double eval_loss;  /* mean training loss reported at the evaluation */
     double test_exact; /* of the best weights, at the end */
     int diverged_now;
@@ -81,8 +80,7 @@ struct train_ctx {
     int n_threads;
     int ws_batch;               /* sequences a workspace holds */
     struct tadd_workspace **ws; /* (n_threads) */
-    uint8_t **x;                /* (n_threads) of (B, T) */
-    int8_t **y;                 /* (n_threads) of (B, T) */
+    struct tadd_trainee *trainees; /* (n) the models' tr, side by side */
     long step;
     double elapsed_base;
     struct timespec t0;
@@ -113,38 +111,33 @@ static void train_model_fail(struct train_model *tm, const char *msg)
 
 /* ---- one training step ------------------------------------------------ */
 
-static void train_step_task(void *arg, int thread, int index)
+static void train_run_step(struct train_ctx *c)
 {
-    struct train_ctx *c = arg;
-    struct train_model *tm = &c->models[index];
-    const struct tadd_trainee trainee = {
-        &tm->model, tm->grads, tm->adam_m, tm->adam_v, &tm->opt,
-        tm->pm->seed, &tm->heldout.set,
-    };
-    const struct tadd_step_scratch scratch = {c->ws[thread], c->x[thread],
-                                              c->y[thread]};
-    char msg[TADD_ERR_LEN];
-    int rc;
-
-    tm->diverged_now = 0;
-    if (tm->p.status != TADD_MODEL_TRAINING)
-        return;
-    tm->lr = tadd_lr_schedule_at(&tm->sched, c->step);
-    rc = tadd_train_step(&trainee, &tm->pm->cfg.train, c->step, tm->lr,
-                         &scratch, &tm->loss, &tm->grad_norm, msg,
-                         sizeof msg);
-    if (rc == TADD_STEP_NO_BATCH) {
-        train_model_fail(tm, msg);
-        return;
+    for (int i = 0; i < c->n; i++) {
+        struct train_model *tm = &c->models[i];
+        struct tadd_trainee *tr = &c->trainees[i];
+        tm->diverged_now = 0;
+        tr->active = tm->p.status == TADD_MODEL_TRAINING;
+        if (tr->active)
+            tr->lr = tadd_lr_schedule_at(&tm->sched, c->step);
     }
-    if (rc == TADD_STEP_DIVERGED) {
-        tm->diverged_now = 1;
-        tm->p.status = TADD_MODEL_DIVERGED;
-        tm->p.diverged_step = c->step;
-        return;
+    tadd_train_pack_step(c->pool, c->ws, c->trainees, c->n, c->step);
+    for (int i = 0; i < c->n; i++) {
+        struct train_model *tm = &c->models[i];
+        struct tadd_trainee *tr = &c->trainees[i];
+        if (!tr->active)
+            continue;
+        if (tr->rc == TADD_STEP_NO_BATCH) {
+            train_model_fail(tm, tr->err);
+        } else if (tr->rc == TADD_STEP_DIVERGED) {
+            tm->diverged_now = 1;
+            tm->p.status = TADD_MODEL_DIVERGED;
+            tm->p.diverged_step = c->step;
+        } else {
+            tm->p.loss_sum += tr->loss;
+            tm->p.loss_count++;
+        }
     }
-    tm->p.loss_sum += tm->loss;
-    tm->p.loss_count++;
 }
 
 /* ---- evaluation --------------------------------------------------------- */
@@ -176,8 +169,8 @@ static void train_eval_task(void *arg, int thread, int index)
     tm->eval_loss = row.train_loss;
     row.val_exact = res.exact;
     row.val_token_acc = res.token_acc;
-    row.grad_norm = tm->grad_norm;
-    row.lr = tm->lr;
+    row.grad_norm = tm->tr->grad_norm;
+    row.lr = tm->tr->lr;
     row.elapsed_sec = c->elapsed_now;
     p->loss_sum = 0;
     p->loss_count = 0;
@@ -243,8 +236,8 @@ static void train_emit_eval(struct train_ctx *c)
         train_add_number_or_null(m, "val_exact", p->last_val_exact, fresh);
         train_add_number_or_null(m, "val_token_acc", p->last_val_token_acc,
                                  fresh);
-        train_add_number_or_null(m, "grad_norm", tm->grad_norm, fresh);
-        train_add_number_or_null(m, "lr", tm->lr, fresh);
+        train_add_number_or_null(m, "grad_norm", tm->tr->grad_norm, fresh);
+        train_add_number_or_null(m, "lr", tm->tr->lr, fresh);
         train_add_number_or_null(m, "best_val_exact", p->best_val_exact,
                                  p->best_step >= 0);
         cJSON_AddNumberToObject(m, "best_step", (double)p->best_step);
@@ -346,7 +339,9 @@ static int train_load_state(struct train_ctx *c, char *err, size_t errlen)
 /* ---- set-up and tear-down ---------------------------------------------- */
 
 static int train_model_setup(struct train_model *tm,
-                             const struct tadd_pack_model *pm, char *err,
+                             struct tadd_trainee *tr,
+                             const struct tadd_pack_model *pm,
+                             const struct tadd_workspace *ws, char *err,
                              size_t errlen)
 {
     const struct tadd_train_config *t = &pm->cfg.train;
@@ -370,6 +365,15 @@ static int train_model_setup(struct train_model *tm,
     tm->sched.train_steps = t->train_steps;
     tm->sched.min_lr_ratio = t->min_lr_ratio;
     tadd_adamw_init(&tm->opt, t->weight_decay);
+    *tr = (struct tadd_trainee){
+        .model = &tm->model, .grads = tm->grads, .adam_m = tm->adam_m,
+        .adam_v = tm->adam_v, .opt = &tm->opt, .t = t, .seed = pm->seed,
+        .exclude = &tm->heldout.set, .loss = NAN, .grad_norm = NAN,
+        .lr = NAN,
+    };
+    tm->tr = tr;
+    if (tadd_trainee_alloc(tr, ws) != 0)
+        goto oom;
     if (tadd_heldout_build(&tm->heldout, pm->seed, t->val_size,
                            t->test_size, err, errlen) != 0)
         return -1;
@@ -383,9 +387,6 @@ static int train_model_setup(struct train_model *tm,
     tm->p.last_val_exact = NAN;
     tm->p.last_val_token_acc = NAN;
     tm->p.last_eval_step = -1;
-    tm->loss = NAN;
-    tm->grad_norm = NAN;
-    tm->lr = NAN;
     return 0;
 oom:
     snprintf(err, errlen, "out of memory setting up model of seed %llu",
@@ -397,6 +398,8 @@ static void train_model_teardown(struct train_model *tm)
 {
     tadd_metrics_close(&tm->metrics);
     tadd_heldout_free(&tm->heldout);
+    if (tm->tr)
+        tadd_trainee_free(tm->tr);
     free(tm->best);
     free(tm->adam_v);
     free(tm->adam_m);
@@ -410,6 +413,7 @@ static int train_ctx_setup(struct train_ctx *c, const struct tadd_pack *pack,
 {
     int B = pack->models[0].cfg.train.batch_size;
     int ws_batch = B > TRAIN_EVAL_BATCH ? B : TRAIN_EVAL_BATCH;
+    int tasks = pack->n_models * tadd_model_shard_count(B);
 
     memset(c, 0, sizeof *c);
     c->pack = pack;
@@ -417,24 +421,22 @@ static int train_ctx_setup(struct train_ctx *c, const struct tadd_pack *pack,
     c->shared = &pack->models[0].cfg.train;
     c->n = pack->n_models;
     c->ws_batch = ws_batch;
+    /* More threads than a step's shards would have nothing to do. */
     c->n_threads = opt->threads > 0 ? opt->threads : 1;
-    if (c->n_threads > c->n)
-        c->n_threads = c->n;
+    if (c->n_threads > tasks)
+        c->n_threads = tasks;
     c->models = calloc((size_t)c->n, sizeof *c->models);
+    c->trainees = calloc((size_t)c->n, sizeof *c->trainees);
     c->ws = calloc((size_t)c->n_threads, sizeof *c->ws);
-    c->x = calloc((size_t)c->n_threads, sizeof *c->x);
-    c->y = calloc((size_t)c->n_threads, sizeof *c->y);
-    if (!c->models || !c->ws || !c->x || !c->y)
+    if (!c->models || !c->trainees || !c->ws)
         goto oom;
-    for (int t = 0; t < c->n_threads; t++) {
-        c->ws[t] = tadd_workspace_new(&pack->models[0].cfg.model, ws_batch);
-        c->x[t] = malloc((size_t)B * TADD_CONTEXT);
-        c->y[t] = malloc((size_t)B * TADD_CONTEXT);
-        if (!c->ws[t] || !c->x[t] || !c->y[t])
+    for (int t = 0; t < c->n_threads; t++)
+        if (!(c->ws[t] = tadd_workspace_new(&pack->models[0].cfg.model,
+                                            ws_batch)))
             goto oom;
-    }
     for (int i = 0; i < c->n; i++)
-        if (train_model_setup(&c->models[i], &pack->models[i], err,
+        if (train_model_setup(&c->models[i], &c->trainees[i],
+                              &pack->models[i], c->ws[0], err,
                               errlen) != 0)
             return -1;
     c->pool = tadd_pool_new(c->n_threads);
@@ -453,17 +455,10 @@ static void train_ctx_teardown(struct train_ctx *c)
     tadd_pool_free(c->pool);
     for (int i = 0; c->models && i < c->n; i++)
         train_model_teardown(&c->models[i]);
-    for (int t = 0; t < c->n_threads; t++) {
-        if (c->ws)
-            tadd_workspace_free(c->ws[t]);
-        if (c->x)
-            free(c->x[t]);
-        if (c->y)
-            free(c->y[t]);
-    }
-    free(c->y);
-    free(c->x);
+    for (int t = 0; c->ws && t < c->n_threads; t++)
+        tadd_workspace_free(c->ws[t]);
     free(c->ws);
+    free(c->trainees);
     free(c->models);
 }
 
@@ -600,7 +595,7 @@ static int train_run_steps(struct train_ctx *c, char *err, size_t errlen)
         int last = c->step == t->train_steps - 1;
         int stop = c->opt->stop && *c->opt->stop;
 
-        tadd_pool_run(c->pool, train_step_task, c, c->n);
+        train_run_step(c);
         if (train_check_failures(c, err, errlen) != 0)
             return TADD_TRAIN_BAD_INPUT;
         for (int i = 0; i < c->n; i++)

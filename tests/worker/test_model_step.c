@@ -1,8 +1,8 @@
 /*
  * Properties of the transformer's passes that the golden batch (one chunk
  * of eight pairs) cannot show: accuracy of the vectorised GELU and
- * softmax, chunking of large batches, independence from a sequence's
- * place in the batch, and greedy decoding against the teacher-forced pass.
+ * softmax, chunking of large batches, sharding of larger ones,
+ * independence from a sequence's place in the batch, and greedy decoding against the teacher-forced pass.
  */
 #include <math.h>
 #include <stdint.h>
@@ -197,6 +197,71 @@ static void test_chunks(void)
 }
 
 /*
+ * A batch of three shards, the last one short: its shards computed out of
+ * order on two workspaces and then added up give tadd_model_step's loss
+ * and gradient to the bit, and that gradient is the label-weighted mean of
+ * the shards' own gradients.
+ */
+static void test_shards(void)
+{
+    enum { S = TADD_MODEL_SHARD_SEQS, B = 2 * S + 37 };
+    struct tadd_model m;
+    struct tadd_workspace *ws[2];
+    uint8_t *x = malloc((size_t)B * T);
+    int8_t *y = malloc((size_t)B * T);
+    float *g, *gs, *gpart, *partials;
+    double shares[3], loss, loss_sharded;
+    size_t pf;
+    int n;
+
+    make_model(&m, 5.0f);
+    g = malloc(m.n_params * sizeof(float));
+    gs = malloc(m.n_params * sizeof(float));
+    gpart = malloc(m.n_params * sizeof(float));
+    ws[0] = tadd_workspace_new(&m.cfg, B);
+    ws[1] = tadd_workspace_new(&m.cfg, B);
+    REQUIRE(x && y && g && gs && gpart && ws[0] && ws[1]);
+    n = tadd_model_shard_count(B);
+    CHECK(n == 3);
+    CHECK(tadd_model_shard_count(S) == 1 && tadd_model_shard_count(1) == 1);
+    pf = tadd_model_shard_floats(ws[0]);
+    partials = malloc((size_t)n * pf * sizeof(float));
+    REQUIRE(partials);
+    make_batch(x, y, B, 5);
+
+    loss = tadd_model_step(&m, ws[0], x, y, B, g, NULL);
+    for (int s = n - 1; s >= 0; s--)
+        shares[s] = tadd_model_shard_grad(&m, ws[s % 2], x, y, B, s,
+                                          partials + (size_t)s * pf);
+    loss_sharded = tadd_model_shard_sum(&m, ws[1], partials, shares, n, gs);
+    CHECK(loss_sharded == loss);
+    CHECK(memcmp(g, gs, m.n_params * sizeof(float)) == 0);
+
+    /* Every sequence has 12 labels: shard s weighs its size over B. */
+    for (size_t i = 0; i < m.n_params; i++)
+        gs[i] = 0;
+    for (int s = 0; s < n; s++) {
+        int nb = s < n - 1 ? S : B - s * S;
+        tadd_model_step(&m, ws[0], x + (size_t)s * S * T,
+                        y + (size_t)s * S * T, nb, gpart, NULL);
+        for (size_t i = 0; i < m.n_params; i++)
+            gs[i] += (float)((double)gpart[i] * nb / B);
+    }
+    for (size_t i = 0; i < m.n_params; i++)
+        CHECK_NEAR(g[i], gs[i], 1e-5, 1e-4);
+
+    free(partials);
+    free(gpart);
+    free(gs);
+    free(g);
+    free(y);
+    free(x);
+    tadd_workspace_free(ws[1]);
+    tadd_workspace_free(ws[0]);
+    tadd_model_destroy(&m);
+}
+
+/*
  * Greedy decoding with its key/value cache against the full teacher-forced
  * pass over the decoded sequence: same tokens, and its argmax at the answer
  * positions reproduces them.
@@ -241,6 +306,7 @@ int main(void)
     test_gelu();
     test_cross_entropy();
     test_chunks();
+    test_shards();
     test_greedy();
     CHECK_DONE();
 }

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # A model trained alone, with one thread, gives the same files as the same
-# seed trained inside a pack of three (other seeds, other learning rates),
-# with one thread and with two.
+# seed trained alone with two threads (which share the shards of its
+# batches) and inside a pack of three (other seeds, other learning rates),
+# with one thread and with two. The batch of 300 makes two shards, the
+# second one shorter.
 . "$(dirname "$0")/lib.sh"
 
-cfg=$(tiny_config 60)
+cfg=$(tiny_config 60 | sed 's/"batch_size": 32/"batch_size": 300/')
+case $cfg in *'"batch_size": 300'*) ;; *) fail "batch size not set" ;; esac
 cat > "$TMP/alone.json" <<JSON
 {"config": $cfg, "checkpoint_interval": 25,
  "models": [$(model 7 "$TMP/alone/s7" '"lr": 0.01')]}
@@ -19,12 +22,17 @@ JSON
 done
 
 "$WORKER" train --pack "$TMP/alone.json" --threads 1 > "$TMP/alone.out"
+sed "s|$TMP/alone/|$TMP/alone2/|" "$TMP/alone.json" > "$TMP/alone2.json"
+"$WORKER" train --pack "$TMP/alone2.json" --threads 2 > "$TMP/alone2.out"
+grep -q '"threads":2' "$TMP/alone2.out" ||
+    fail "a model alone did not get two threads"
 "$WORKER" train --pack "$TMP/pack1.json" --threads 1 > "$TMP/pack1.out"
 "$WORKER" train --pack "$TMP/pack2.json" --threads 2 > "$TMP/pack2.out"
 
 grep -q '"event":"end"' "$TMP/alone.out" || fail "no end event"
 [ "$(wc -l < "$TMP/alone/s7/metrics.csv")" -eq 5 ] ||
     fail "expected a header and 4 evaluations (steps 0, 20, 40, 59)"
+same_model_files "$TMP/alone/s7" "$TMP/alone2/s7"
 same_model_files "$TMP/alone/s7" "$TMP/pack1/s7"
 same_model_files "$TMP/alone/s7" "$TMP/pack2/s7"
 same_model_files "$TMP/pack1/s3" "$TMP/pack2/s3"
