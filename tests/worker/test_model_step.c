@@ -2,7 +2,8 @@
  * Properties of the transformer's passes that the golden batch (one chunk
  * of eight pairs) cannot show: accuracy of the vectorised GELU and
  * softmax, chunking of large batches, sharding of larger ones,
- * independence from a sequence's place in the batch, and greedy decoding against the teacher-forced pass.
+ * independence from a sequence's place in the batch, and greedy decoding
+ * against the teacher-forced pass.
  */
 #include <math.h>
 #include <stdint.h>
