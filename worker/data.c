@@ -90,6 +90,7 @@ int tadd_heldout_build(struct tadd_heldout *h, uint64_t seed, int val_size,
                        int test_size, char *err, size_t errlen)
 {
     struct tadd_rng r;
+    struct tadd_rng_divisor limit;
     size_t total;
 
     memset(h, 0, sizeof *h);
@@ -103,13 +104,14 @@ int tadd_heldout_build(struct tadd_heldout *h, uint64_t seed, int val_size,
     if (!h->pairs)
         goto oom;
 
+    tadd_rng_divisor_init(&limit, TADD_OPERAND_LIMIT);
     tadd_rng_seed(&r, seed, TADD_STREAM_HELDOUT, 0);
     for (size_t i = 0; i < total; i++) {
         int added;
         uint64_t a, b;
         do {
-            a = tadd_rng_below(&r, TADD_OPERAND_LIMIT);
-            b = tadd_rng_below(&r, TADD_OPERAND_LIMIT);
+            a = tadd_rng_below_by(&r, &limit);
+            b = tadd_rng_below_by(&r, &limit);
             added = tadd_pairset_insert(&h->set, a, b);
             if (added < 0)
                 goto oom;
@@ -265,8 +267,12 @@ int tadd_data_train_batch(uint8_t *x, int8_t *y, struct tadd_pair *pairs,
     if (check_curriculum(t, err, errlen) < 0)
         return -1;
     const struct tadd_phase *ph = &t->curriculum[tadd_data_phase_at(t, step)];
-    uint64_t span = (uint64_t)(ph->max_digits - ph->min_digits + 1);
+    struct tadd_rng_divisor span, operand[TADD_OPERAND_DIGITS + 1];
 
+    tadd_rng_divisor_init(&span, (uint64_t)(ph->max_digits -
+                                            ph->min_digits + 1));
+    for (int n = ph->min_digits; n <= ph->max_digits; n++)
+        tadd_rng_divisor_init(&operand[n], pow10_table[n]);
     tadd_rng_seed(&r, seed, TADD_STREAM_BATCH, (uint64_t)step);
     for (int i = 0; i < t->batch_size; i++) {
         uint64_t a, b;
@@ -279,9 +285,9 @@ int tadd_data_train_batch(uint8_t *x, int8_t *y, struct tadd_pair *pairs,
                          ph->max_digits);
                 return -1;
             }
-            int n = ph->min_digits + (int)tadd_rng_below(&r, span);
-            a = tadd_rng_below(&r, pow10_table[n]);
-            b = tadd_rng_below(&r, pow10_table[n]);
+            int n = ph->min_digits + (int)tadd_rng_below_by(&r, &span);
+            a = tadd_rng_below_by(&r, &operand[n]);
+            b = tadd_rng_below_by(&r, &operand[n]);
         } while (tadd_pairset_contains(exclude, a, b));
         tadd_data_encode(x + (size_t)i * TADD_CONTEXT,
                          y + (size_t)i * TADD_CONTEXT, a, b);
@@ -296,10 +302,12 @@ int tadd_data_train_batch(uint8_t *x, int8_t *y, struct tadd_pair *pairs,
 void tadd_data_eval_pairs(struct tadd_pair *out, size_t n, uint64_t seed)
 {
     struct tadd_rng r;
+    struct tadd_rng_divisor limit;
 
+    tadd_rng_divisor_init(&limit, TADD_OPERAND_LIMIT);
     tadd_rng_seed(&r, seed, TADD_STREAM_EVAL, 0);
     for (size_t i = 0; i < n; i++) {
-        out[i].a = tadd_rng_below(&r, TADD_OPERAND_LIMIT);
-        out[i].b = tadd_rng_below(&r, TADD_OPERAND_LIMIT);
+        out[i].a = tadd_rng_below_by(&r, &limit);
+        out[i].b = tadd_rng_below_by(&r, &limit);
     }
 }

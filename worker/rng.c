@@ -43,15 +43,44 @@ uint64_t tadd_rng_next(struct tadd_rng *r)
     return result;
 }
 
-uint64_t tadd_rng_below(struct tadd_rng *r, uint64_t n)
+void tadd_rng_divisor_init(struct tadd_rng_divisor *d, uint64_t n)
 {
+    d->n = n;
     /* Reject the top partial block of the 64-bit range. */
-    uint64_t limit = UINT64_MAX - (UINT64_MAX % n);
+    d->limit = UINT64_MAX - (UINT64_MAX % n);
+    d->inverse = UINT64_MAX / n;
+}
+
+/*
+ * With q = v / n, the high word of v * inverse is q or q - 1: inverse is
+ * at most 2^64 / n and above 2^64 / n - 1, so v * inverse / 2^64 lies in
+ * (v / n - 1, v / n] for every v < 2^64. One subtraction corrects it.
+ */
+uint64_t tadd_rng_divisor_mod(uint64_t v, const struct tadd_rng_divisor *d)
+{
+    uint64_t q = (uint64_t)(((unsigned __int128)v * d->inverse) >> 64);
+    uint64_t rem = v - q * d->n;
+
+    return rem >= d->n ? rem - d->n : rem;
+}
+
+uint64_t tadd_rng_below_by(struct tadd_rng *r,
+                           const struct tadd_rng_divisor *d)
+{
     uint64_t v;
+
     do
         v = tadd_rng_next(r);
-    while (v >= limit);
-    return v % n;
+    while (v >= d->limit);
+    return tadd_rng_divisor_mod(v, d);
+}
+
+uint64_t tadd_rng_below(struct tadd_rng *r, uint64_t n)
+{
+    struct tadd_rng_divisor d;
+
+    tadd_rng_divisor_init(&d, n);
+    return tadd_rng_below_by(r, &d);
 }
 
 double tadd_rng_uniform(struct tadd_rng *r)

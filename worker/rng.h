@@ -37,6 +37,27 @@ uint64_t tadd_rng_next(struct tadd_rng *r);
 /* Uniform in [0, n), without modulo bias; n > 0. */
 uint64_t tadd_rng_below(struct tadd_rng *r, uint64_t n);
 
+/*
+ * The constants of tadd_rng_below for one n, worked out once: a 64-bit
+ * division costs tens of cycles, and drawing a training batch needs three
+ * bounded draws per sample.
+ */
+struct tadd_rng_divisor {
+    uint64_t n;
+    uint64_t limit;   /* draws at or above it are rejected */
+    uint64_t inverse; /* UINT64_MAX / n */
+};
+
+/* n > 0. Cannot fail. */
+void tadd_rng_divisor_init(struct tadd_rng_divisor *d, uint64_t n);
+
+/* v % d->n, without a division. */
+uint64_t tadd_rng_divisor_mod(uint64_t v, const struct tadd_rng_divisor *d);
+
+/* The same draw as tadd_rng_below(r, d->n): same value, same state. */
+uint64_t tadd_rng_below_by(struct tadd_rng *r,
+                           const struct tadd_rng_divisor *d);
+
 /* Uniform in [0, 1) with 53 random bits. */
 double tadd_rng_uniform(struct tadd_rng *r);
 
