@@ -115,19 +115,33 @@ double tadd_model_step(const struct tadd_model *m, struct tadd_workspace *ws,
 /* Shards of a batch of B sequences. */
 int tadd_model_shard_count(int B);
 
+/* What every shard needs to know of the whole batch: the positions where
+ * some sequence has a label, and how many labels it has. */
+struct tadd_batch_plan {
+    int nq;
+    int qpos[TADD_CONTEXT]; /* (nq), ascending */
+    long count;
+};
+
+/* The plan of the labels y (B, T), negative where ignored. */
+void tadd_model_plan_batch(struct tadd_batch_plan *plan, const int8_t *y,
+                           int B);
+
 /* Floats of one shard's partial gradient for workspaces like ws. */
 size_t tadd_model_shard_floats(const struct tadd_workspace *ws);
 
 /*
  * Forward and backward of shard `shard` of the batch (x, y, B as for
- * tadd_model_step): partial (shard_floats) gets its sequences' share of
- * the gradient of the batch's mean loss, in the workspace's own layout.
- * Returns their share of the mean loss. Touches only ws and partial, so
- * shards of one model may run at once on separate workspaces.
+ * tadd_model_step, plan its plan): partial (shard_floats) gets its
+ * sequences' share of the gradient of the batch's mean loss, in the
+ * workspace's own layout. Returns their share of the mean loss. Touches
+ * only ws and partial, so shards of one model may run at once on separate
+ * workspaces.
  */
 double tadd_model_shard_grad(const struct tadd_model *m,
                              struct tadd_workspace *ws, const uint8_t *x,
-                             const int8_t *y, int B, int shard,
+                             const int8_t *y, int B,
+                             const struct tadd_batch_plan *plan, int shard,
                              float *partial);
 
 /*

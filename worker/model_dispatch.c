@@ -73,14 +73,15 @@ double tadd_model_step(const struct tadd_model *m, struct tadd_workspace *ws,
 
 double tadd_model_shard_grad(const struct tadd_model *m,
                              struct tadd_workspace *ws, const uint8_t *x,
-                             const int8_t *y, int B, int shard,
+                             const int8_t *y, int B,
+                             const struct tadd_batch_plan *plan, int shard,
                              float *partial)
 {
 #if defined(TADD_MODEL_AVX2)
     if (isa() == ISA_AVX2)
-        return model_shard_grad_avx2(m, ws, x, y, B, shard, partial);
+        return model_shard_grad_avx2(m, ws, x, y, B, plan, shard, partial);
 #endif
-    return model_shard_grad_generic(m, ws, x, y, B, shard, partial);
+    return model_shard_grad_generic(m, ws, x, y, B, plan, shard, partial);
 }
 
 void tadd_model_argmax_answer(const struct tadd_model *m,

@@ -186,6 +186,7 @@ struct tadd_workspace {
     double model_shard_grad##sfx(const struct tadd_model *m,                 \
                                  struct tadd_workspace *ws,                  \
                                  const uint8_t *x, const int8_t *y, int B,   \
+                                 const struct tadd_batch_plan *plan,         \
                                  int shard, float *partial);                 \
     void model_argmax_answer##sfx(const struct tadd_model *m,                \
                                   struct tadd_workspace *ws,                 \

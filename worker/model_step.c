@@ -362,31 +362,6 @@ static void load_ids(struct tadd_workspace *ws, const uint8_t *x, int len,
 }
 
 /*
- * The positions where the batch has a label, or every position when
- * all is set, into qpos; returns how many. *count gets the number of
- * labels in the whole batch.
- */
-static int batch_queries(const int8_t *y, int B, int all, int *qpos,
-                         long *count)
-{
-    int nq = 0, labelled[T] = {0};
-    long n = 0;
-
-    /* Without branches: every shard of every step scans the batch. */
-    for (int b = 0; b < B; b++)
-        for (int t = 0; t < T; t++) {
-            int has = y[(size_t)b * T + t] >= 0;
-            labelled[t] += has;
-            n += has;
-        }
-    for (int t = 0; t < T; t++)
-        if (labelled[t] || all)
-            qpos[nq++] = t;
-    *count = n;
-    return nq;
-}
-
-/*
  * Forward, and backward into the lane sums when need_grad, of the
  * sequences [b0, b1) of the batch (x, y), chunk by chunk in batch order,
  * querying at qpos (nq > 0); logits as tadd_model_step's. Returns the sum
@@ -424,14 +399,16 @@ static double batch_range(struct tadd_workspace *ws, const uint8_t *x,
 
 /*
  * Shard `shard` of the batch into the lane sums, then reduced into
- * partial when need_grad; returns its share of the mean loss.
+ * partial when that is not NULL; returns its share of the mean loss.
  */
 static double shard_pass(struct tadd_workspace *ws, const uint8_t *x,
-                         const int8_t *y, int B, int shard, const int *qpos,
-                         int nq, long count, float *partial, float *logits)
+                         const int8_t *y, int B,
+                         const struct tadd_batch_plan *plan, int shard,
+                         float *partial, float *logits)
 {
     int b0 = shard * TADD_MODEL_SHARD_SEQS;
     int b1 = B - b0 < TADD_MODEL_SHARD_SEQS ? B : b0 + TADD_MODEL_SHARD_SEQS;
+    long count = plan->count;
     float scale = count > 0 ? (float)(1.0 / (double)count) : 0.0f;
     double loss = 0.0;
 
@@ -440,9 +417,9 @@ static double shard_pass(struct tadd_workspace *ws, const uint8_t *x,
         memset(ws->tok_rows, 0,
                (size_t)L * V * ws->cfg.d_model * sizeof(float));
     }
-    if (nq > 0)
-        loss = batch_range(ws, x, y, b0, b1, qpos, nq, scale, partial != NULL,
-                           logits);
+    if (plan->nq > 0)
+        loss = batch_range(ws, x, y, b0, b1, plan->qpos, plan->nq, scale,
+                           partial != NULL, logits);
     if (partial)
         grad_reduce_lanes(ws, partial);
     return count > 0 ? loss / (double)count : 0.0;
@@ -451,15 +428,12 @@ static double shard_pass(struct tadd_workspace *ws, const uint8_t *x,
 double MODEL_ISA(model_shard_grad)(const struct tadd_model *m,
                                    struct tadd_workspace *ws,
                                    const uint8_t *x, const int8_t *y, int B,
+                                   const struct tadd_batch_plan *plan,
                                    int shard, float *partial)
 {
-    int qpos[T], nq;
-    long count;
-
     assert(B <= ws->max_batch && shard < tadd_model_shard_count(B));
-    nq = batch_queries(y, B, 0, qpos, &count);
     model_fold(m, ws);
-    return shard_pass(ws, x, y, B, shard, qpos, nq, count, partial, NULL);
+    return shard_pass(ws, x, y, B, plan, shard, partial, NULL);
 }
 
 /* The shards one after the other on ws, added up as tadd_model_shard_sum
@@ -469,16 +443,19 @@ double MODEL_ISA(model_step)(const struct tadd_model *m,
                             const int8_t *y, int B, float *grads,
                             float *logits)
 {
-    int qpos[T], nq, n_shards = tadd_model_shard_count(B);
-    long count;
+    struct tadd_batch_plan plan;
     double loss = 0.0;
 
     assert(B <= ws->max_batch);
-    /* Queries are needed where a label is (or everywhere for logits). */
-    nq = batch_queries(y, B, logits != NULL, qpos, &count);
+    tadd_model_plan_batch(&plan, y, B);
+    /* Logits are wanted everywhere, not only where a label is. */
+    if (logits) {
+        plan.nq = T;
+        memcpy(plan.qpos, positions_all(), sizeof plan.qpos);
+    }
     model_fold(m, ws);
-    for (int s = 0; s < n_shards; s++) {
-        loss += shard_pass(ws, x, y, B, s, qpos, nq, count,
+    for (int s = 0; s < tadd_model_shard_count(B); s++) {
+        loss += shard_pass(ws, x, y, B, &plan, s,
                            grads ? ws->shard_partial : NULL, logits);
         if (grads)
             model_shards_add(ws->grad_store, ws->shard_partial,

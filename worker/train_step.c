@@ -53,8 +53,11 @@ static void draw_task(void *arg, int thread, int index)
     tr->rc = TADD_STEP_UPDATED;
     if (tadd_data_train_batch(tr->x, tr->y, NULL, tr->t, tr->exclude,
                               tr->seed, ps->step, tr->err,
-                              sizeof tr->err) != 0)
+                              sizeof tr->err) != 0) {
         tr->rc = TADD_STEP_NO_BATCH;
+        return;
+    }
+    tadd_model_plan_batch(&tr->plan, tr->y, tr->t->batch_size);
 }
 
 /* Round 2: one shard's partial gradient; index runs model by model. */
@@ -68,8 +71,8 @@ static void shard_task(void *arg, int thread, int index)
     if (!tr->active || tr->rc != TADD_STEP_UPDATED || shard >= tr->n_shards)
         return;
     tr->shares[shard] = tadd_model_shard_grad(
-        tr->model, ps->ws[thread], tr->x, tr->y, tr->t->batch_size, shard,
-        tr->partials + (size_t)shard * floats);
+        tr->model, ps->ws[thread], tr->x, tr->y, tr->t->batch_size,
+        &tr->plan, shard, tr->partials + (size_t)shard * floats);
 }
 
 /* Round 3: the gradient, clipping and AdamW. */

@@ -57,6 +57,7 @@ struct tadd_trainee {
     /* Scratch, from tadd_trainee_alloc. */
     uint8_t *x;        /* (B, T) */
     int8_t *y;         /* (B, T) */
+    struct tadd_batch_plan plan;
     int n_shards;
     float *partials;   /* (n_shards, tadd_model_shard_floats) */
     double *shares;    /* (n_shards) */

@@ -197,6 +197,30 @@ static void test_chunks(void)
     tadd_model_destroy(&m);
 }
 
+/* The plan of a batch finds every labelled position, the last one and
+ * those of a single sequence included, and counts every label. */
+static void test_plan(void)
+{
+    enum { B = 37 };
+    int8_t y[B * T];
+    struct tadd_batch_plan plan;
+
+    memset(y, -1, sizeof y);
+    tadd_model_plan_batch(&plan, y, B);
+    CHECK_INT_EQ(plan.nq, 0);
+    CHECK_INT_EQ(plan.count, 0);
+    y[0 * T + 32] = 3;
+    y[5 * T + 7] = 0;
+    y[36 * T + 7] = 12;
+    y[36 * T + 8] = 1;
+    y[20 * T + 0] = 2;
+    tadd_model_plan_batch(&plan, y, B);
+    CHECK_INT_EQ(plan.count, 5);
+    CHECK_INT_EQ(plan.nq, 4);
+    CHECK(plan.qpos[0] == 0 && plan.qpos[1] == 7 && plan.qpos[2] == 8 &&
+          plan.qpos[3] == 32);
+}
+
 /*
  * A batch of three shards, the last one short: its shards computed out of
  * order on two workspaces and then added up give tadd_model_step's loss
@@ -212,6 +236,7 @@ static void test_shards(void)
     int8_t *y = malloc((size_t)B * T);
     float *g, *gs, *gpart, *partials;
     double shares[3], loss, loss_sharded;
+    struct tadd_batch_plan plan;
     size_t pf;
     int n;
 
@@ -231,8 +256,12 @@ static void test_shards(void)
     make_batch(x, y, B, 5);
 
     loss = tadd_model_step(&m, ws[0], x, y, B, g, NULL);
+    tadd_model_plan_batch(&plan, y, B);
+    CHECK_INT_EQ(plan.count, (long)B * TADD_ANSWER_POSITIONS);
+    CHECK_INT_EQ(plan.nq, TADD_ANSWER_POSITIONS);
+    CHECK_INT_EQ(plan.qpos[0], TADD_FIRST_ANSWER_POS);
     for (int s = n - 1; s >= 0; s--)
-        shares[s] = tadd_model_shard_grad(&m, ws[s % 2], x, y, B, s,
+        shares[s] = tadd_model_shard_grad(&m, ws[s % 2], x, y, B, &plan, s,
                                           partials + (size_t)s * pf);
     loss_sharded = tadd_model_shard_sum(&m, ws[1], partials, shares, n, gs);
     CHECK(loss_sharded == loss);
@@ -307,6 +336,7 @@ int main(void)
     test_gelu();
     test_cross_entropy();
     test_chunks();
+    test_plan();
     test_shards();
     test_greedy();
     CHECK_DONE();
