@@ -3,6 +3,19 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
+
+/*
+ * A training step is three runs, two of them tens of microseconds long,
+ * and waking a sleeping thread costs about as much on a virtual machine.
+ * So a thread that runs out of work first watches for the next run (or
+ * for the last helper to finish) for POOL_SPIN_NS, and only then sleeps
+ * on a condition variable: short enough that a helper waiting through the
+ * main thread's evaluations and checkpoints soon gives its core back. A
+ * pack of one model on two threads ran 4% faster this way, one of eight
+ * models 1%.
+ */
+#define POOL_SPIN_NS 200000L
 
 struct pool_thread {
     struct tadd_pool *pool;
@@ -15,15 +28,63 @@ struct tadd_pool {
     struct pool_thread *args;
     pthread_mutex_t lock;
     pthread_cond_t work_cv; /* a new generation of work, or shutdown */
-    pthread_cond_t done_cv; /* a helper finished its share */
-    unsigned long generation;
-    int shutdown;
-    int busy; /* helpers still working on this generation */
+    pthread_cond_t done_cv; /* the last helper finished its share */
+    atomic_ulong generation; /* raised, under lock, for each run */
+    atomic_int shutdown;
+    atomic_int busy; /* helpers still working on this generation */
     tadd_pool_task task;
     void *arg;
     int n;
     atomic_int next;
 };
+
+static long pool_now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
+static inline void pool_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/* Spins while *word holds value, for POOL_SPIN_NS at most; returns 1 when
+ * it changed. */
+static int pool_watch(atomic_ulong *word, unsigned long value)
+{
+    long end = pool_now_ns() + POOL_SPIN_NS;
+
+    for (;;) {
+        for (int i = 0; i < 64; i++) {
+            if (atomic_load_explicit(word, memory_order_acquire) != value)
+                return 1;
+            pool_relax();
+        }
+        if (pool_now_ns() > end)
+            return 0;
+    }
+}
+
+/* Spins until no helper is busy, for POOL_SPIN_NS at most; returns 1
+ * when none is. */
+static int pool_watch_done(struct tadd_pool *pool)
+{
+    long end = pool_now_ns() + POOL_SPIN_NS;
+
+    for (;;) {
+        for (int i = 0; i < 64; i++) {
+            if (atomic_load_explicit(&pool->busy, memory_order_acquire) == 0)
+                return 1;
+            pool_relax();
+        }
+        if (pool_now_ns() > end)
+            return 0;
+    }
+}
 
 static void pool_drain(struct tadd_pool *pool, int thread)
 {
@@ -41,20 +102,26 @@ static void *pool_main(void *p)
     struct tadd_pool *pool = self->pool;
     unsigned long seen = 0;
 
-    pthread_mutex_lock(&pool->lock);
     for (;;) {
-        while (!pool->shutdown && pool->generation == seen)
-            pthread_cond_wait(&pool->work_cv, &pool->lock);
-        if (pool->shutdown)
+        if (!pool_watch(&pool->generation, seen)) {
+            pthread_mutex_lock(&pool->lock);
+            while (!atomic_load(&pool->shutdown) &&
+                   atomic_load(&pool->generation) == seen)
+                pthread_cond_wait(&pool->work_cv, &pool->lock);
+            pthread_mutex_unlock(&pool->lock);
+        }
+        if (atomic_load(&pool->shutdown))
             break;
-        seen = pool->generation;
-        pthread_mutex_unlock(&pool->lock);
+        seen = atomic_load(&pool->generation);
         pool_drain(pool, self->id);
-        pthread_mutex_lock(&pool->lock);
-        if (--pool->busy == 0)
+        if (atomic_fetch_sub(&pool->busy, 1) == 1) {
+            /* Under the lock, so that a run about to sleep on done_cv
+             * cannot miss it. */
+            pthread_mutex_lock(&pool->lock);
             pthread_cond_signal(&pool->done_cv);
+            pthread_mutex_unlock(&pool->lock);
+        }
     }
-    pthread_mutex_unlock(&pool->lock);
     return NULL;
 }
 
@@ -99,15 +166,17 @@ void tadd_pool_run(struct tadd_pool *pool, tadd_pool_task task, void *arg,
     pool->arg = arg;
     pool->n = n;
     atomic_store(&pool->next, 0);
-    pool->busy = pool->n_threads - 1;
-    pool->generation++;
+    atomic_store(&pool->busy, pool->n_threads - 1);
+    atomic_fetch_add(&pool->generation, 1);
     pthread_cond_broadcast(&pool->work_cv);
     pthread_mutex_unlock(&pool->lock);
 
     pool_drain(pool, 0);
 
+    if (pool_watch_done(pool))
+        return;
     pthread_mutex_lock(&pool->lock);
-    while (pool->busy > 0)
+    while (atomic_load(&pool->busy) > 0)
         pthread_cond_wait(&pool->done_cv, &pool->lock);
     pthread_mutex_unlock(&pool->lock);
 }
@@ -122,7 +191,7 @@ void tadd_pool_free(struct tadd_pool *pool)
     if (!pool)
         return;
     pthread_mutex_lock(&pool->lock);
-    pool->shutdown = 1;
+    atomic_store(&pool->shutdown, 1);
     pthread_cond_broadcast(&pool->work_cv);
     pthread_mutex_unlock(&pool->lock);
     for (int t = 1; t < pool->n_threads; t++)
