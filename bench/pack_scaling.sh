@@ -1,11 +1,9 @@
 #!/usr/bin/env bash
 # The engine against the machine, side by side in one run:
 #   - the FP32 peak (bench/fma_peak);
-#   - the baseline pack's step time on the real training path (tadd-worker
-#     train on a pack file, timed by its evaluation events every 20 steps,
-#     which a tiny validation set keeps cheap; see run below) for 1 to 64
-#     models on one thread and on every thread (a pack of one shares its
-#     batch's shards among the threads);
+#   - the baseline pack's step time on the real training path
+#     (bench/pack_step.sh) for 1 to 64 models on one thread and on every
+#     thread (a pack of one shares its batch's shards among the threads);
 #   - useful GFLOP/s: 106,560 FLOPs per sample (docs/flops.md) x 512
 #     samples x models / seconds per step, and its share of the peak;
 #   - the peak resident size of each run (GNU time's %M).
@@ -29,35 +27,15 @@ peak1=$("$build/bench/fma_peak" --threads 1 |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["fma_gflops"])')
 echo "FP32 FMA peak: $peak1 GFLOP/s on 1 thread, $peak on $cpus"
 
-# run MODELS THREADS: prints seconds per step and peak RSS in KiB. The
-# pack evaluates every 20 steps; a step's time is the median over those
-# intervals after the first (which holds the process's warm-up), so that
-# a moment of interference moves one interval, not the figure. Packs
-# under 8 models run 8 / MODELS times the steps: short runs of a small
-# pack showed mostly the processor waking up.
+. bench/pack_step.sh
+
+# run MODELS THREADS: seconds per step and peak RSS in KiB. Packs under 8
+# models run 8 / MODELS times the steps: short runs of a small pack
+# showed mostly the processor waking up.
 run() {
-    local n=$1 threads=$2 s=$steps
+    local n=$1 s=$steps
     [ "$n" -lt 8 ] && s=$((steps * 8 / n))
-    python3 - "$tmp" "$s" "$n" <<'PY'
-import json, sys
-tmp, steps, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-models = [{"seed": 42 + i, "dir": f"{tmp}/m{i}", "warmup_steps": 10}
-          for i in range(n)]
-pack = {"config": {"train_steps": steps + 1, "eval_interval": 20,
-                   "val_size": 16, "test_size": 16},
-        "checkpoint_interval": 1000000, "models": models}
-json.dump(pack, open(f"{tmp}/pack.json", "w"))
-PY
-    rm -rf "$tmp"/m* "$tmp/pack.json.state"
-    /usr/bin/time -f "%M" -o "$tmp/rss" "$build/worker/tadd-worker" train \
-        --pack "$tmp/pack.json" --threads "$threads" 2>/dev/null |
-        python3 -c '
-import json, statistics, sys
-e = [json.loads(l) for l in sys.stdin if "\"eval\"" in l]
-t = [(x["step"], x["elapsed"]) for x in e]
-d = [(b[1] - a[1]) / (b[0] - a[0]) for a, b in zip(t[1:], t[2:])]
-print(statistics.median(d), end=" ")'
-    cat "$tmp/rss"
+    pack_step "$build" "$tmp" "$n" "$2" "$s"
 }
 
 configs="1:1 2:1 4:1 8:1 16:1 32:1 64:1"
