@@ -1,3 +1,4 @@
+
 /*
  * The processor's FP32 peak: every thread runs independent chains of
  * 256-bit fused multiply-adds (2 FLOPs per lane) held in registers, with
@@ -16,8 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "clock.h"
 
 /* Independent accumulators: enough to cover the FMA latency (4 cycles)
  * times the FMA units (2) on recent x86 cores, with room to spare. */
@@ -28,13 +30,6 @@ struct job {
     int fused;
     float sink;
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 __attribute__((target("avx2,fma"))) static void *run(void *p)
 {
@@ -72,7 +67,7 @@ static double measure(int n, long iters, int fused)
         fprintf(stderr, "out of memory\n");
         exit(1);
     }
-    t0 = now_s();
+    t0 = tadd_monotonic_seconds();
     for (int i = 0; i < n; i++) {
         jobs[i].iters = iters;
         jobs[i].fused = fused;
@@ -83,7 +78,7 @@ static double measure(int n, long iters, int fused)
     }
     for (int i = 0; i < n; i++)
         pthread_join(th[i], NULL);
-    t1 = now_s();
+    t1 = tadd_monotonic_seconds();
     free(th);
     free(jobs);
     return (double)n * (double)iters * CHAINS * 8 * 2 / (t1 - t0) * 1e-9;

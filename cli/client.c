@@ -7,9 +7,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "protocol.h"
 
 /* A reply can list every trial of a large sweep. */
@@ -91,10 +91,7 @@ static int ctl_send_all(int fd, const char *p, size_t n)
 
 static long ctl_now_ms(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (long)(tadd_monotonic_seconds() * 1000.0);
 }
 
 /* Waits for input until deadline (< 0: none). Returns 1 when readable, 0

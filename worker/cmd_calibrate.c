@@ -22,10 +22,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cjson/cJSON.h>
 
+#include "clock.h"
 #include "config.h"
 #include "model.h"
 #include "optim.h"
@@ -48,13 +48,6 @@ struct calib {
     long step;
     int failed; /* a batch could not be drawn */
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* One training step of the first n models, the one train.c runs. */
 static void calib_step(struct calib *c, struct tadd_pool *pool, int n)
@@ -82,15 +75,16 @@ static double calib_measure(struct calib *c, struct tadd_pool *pool, int n,
     long steps = 0;
 
     calib_step(c, pool, n); /* untimed: warms caches */
-    start = now_s();
+    start = tadd_monotonic_seconds();
     do {
-        double t0 = now_s(), dt;
+        double t0 = tadd_monotonic_seconds(), dt;
         calib_step(c, pool, n);
-        dt = now_s() - t0;
+        dt = tadd_monotonic_seconds() - t0;
         steps++;
         if (dt < best)
             best = dt;
-    } while (steps < CALIB_MIN_STEPS || now_s() - start < seconds);
+    } while (steps < CALIB_MIN_STEPS ||
+             tadd_monotonic_seconds() - start < seconds);
     return best * 1e3 / n;
 }
 
@@ -174,7 +168,8 @@ static int calib_scans(struct calib *c, int max_threads, int max_models,
      * pay for page faults and a processor still ramping up its clock. */
     if (!(pool = tadd_pool_new(max_threads)))
         return -1;
-    for (t0 = now_s(); now_s() - t0 < 2 * seconds;)
+    t0 = tadd_monotonic_seconds();
+    while (tadd_monotonic_seconds() - t0 < 2 * seconds)
         calib_step(c, pool, max_models);
     tadd_pool_free(pool);
     for (int t = 1; t <= max_threads; t++) {

@@ -3,19 +3,20 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
-#include <time.h>
+
+#include "clock.h"
 
 /*
  * A training step is three runs, two of them tens of microseconds long,
  * and waking a sleeping thread costs about as much on a virtual machine.
  * So a thread that runs out of work first watches for the next run (or
- * for the last helper to finish) for POOL_SPIN_NS, and only then sleeps
- * on a condition variable: short enough that a helper waiting through the
- * main thread's evaluations and checkpoints soon gives its core back. A
- * pack of one model on two threads ran 4% faster this way, one of eight
- * models 1%.
+ * for the last helper to finish) for POOL_SPIN_SECONDS, and only then
+ * sleeps on a condition variable: short enough that a helper waiting
+ * through the main thread's evaluations and checkpoints soon gives its
+ * core back. A pack of one model on two threads ran 4% faster this way,
+ * one of eight models 1%.
  */
-#define POOL_SPIN_NS 200000L
+#define POOL_SPIN_SECONDS 2e-4
 
 struct pool_thread {
     struct tadd_pool *pool;
@@ -38,13 +39,6 @@ struct tadd_pool {
     atomic_int next;
 };
 
-static long pool_now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1000000000L + t.tv_nsec;
-}
-
 static inline void pool_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
@@ -52,11 +46,11 @@ static inline void pool_relax(void)
 #endif
 }
 
-/* Spins while *word holds value, for POOL_SPIN_NS at most; returns 1 when
- * it changed. */
+/* Spins while *word holds value, for POOL_SPIN_SECONDS at most; returns
+ * 1 when it changed. */
 static int pool_watch(atomic_ulong *word, unsigned long value)
 {
-    long end = pool_now_ns() + POOL_SPIN_NS;
+    double end = tadd_monotonic_seconds() + POOL_SPIN_SECONDS;
 
     for (;;) {
         for (int i = 0; i < 64; i++) {
@@ -64,16 +58,16 @@ static int pool_watch(atomic_ulong *word, unsigned long value)
                 return 1;
             pool_relax();
         }
-        if (pool_now_ns() > end)
+        if (tadd_monotonic_seconds() > end)
             return 0;
     }
 }
 
-/* Spins until no helper is busy, for POOL_SPIN_NS at most; returns 1
+/* Spins until no helper is busy, for POOL_SPIN_SECONDS at most; returns 1
  * when none is. */
 static int pool_watch_done(struct tadd_pool *pool)
 {
-    long end = pool_now_ns() + POOL_SPIN_NS;
+    double end = tadd_monotonic_seconds() + POOL_SPIN_SECONDS;
 
     for (;;) {
         for (int i = 0; i < 64; i++) {
@@ -81,7 +75,7 @@ static int pool_watch_done(struct tadd_pool *pool)
                 return 1;
             pool_relax();
         }
-        if (pool_now_ns() > end)
+        if (tadd_monotonic_seconds() > end)
             return 0;
     }
 }

@@ -19,6 +19,7 @@
 
 #include <sqlite3.h>
 
+#include "clock.h"
 #include "fsutil.h"
 
 #define TH_MAX_ARGS 64
@@ -37,14 +38,6 @@ static void th_fatal(const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     exit(1);
-}
-
-static double th_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 static void th_sleep(double s)
@@ -141,8 +134,8 @@ void th_daemon_start(struct th *t, ...)
     va_end(ap);
     argv[n] = NULL;
     t->daemon = th_spawn(argv, -1);
-    until = th_now() + 15.0;
-    while (th_now() < until) {
+    until = tadd_monotonic_seconds() + 15.0;
+    while (tadd_monotonic_seconds() < until) {
         int status;
 
         if (waitpid(t->daemon, &status, WNOHANG) == t->daemon) {
@@ -167,10 +160,10 @@ void th_daemon_start(struct th *t, ...)
 
 static int th_reap(struct th *t, double timeout_s)
 {
-    double until = th_now() + timeout_s;
+    double until = tadd_monotonic_seconds() + timeout_s;
     int status;
 
-    while (th_now() < until) {
+    while (tadd_monotonic_seconds() < until) {
         pid_t r = waitpid(t->daemon, &status, WNOHANG);
         if (r == t->daemon) {
             t->daemon = 0;
@@ -314,7 +307,7 @@ char *th_db_text(struct th *t, const char *sql)
 int64_t th_db_wait(struct th *t, const char *sql, int64_t want,
                    double timeout_s)
 {
-    double until = th_now() + timeout_s;
+    double until = tadd_monotonic_seconds() + timeout_s;
     int64_t v;
 
     do {
@@ -322,7 +315,7 @@ int64_t th_db_wait(struct th *t, const char *sql, int64_t want,
         if (v >= want)
             return v;
         th_sleep(0.02);
-    } while (th_now() < until);
+    } while (tadd_monotonic_seconds() < until);
     return v;
 }
 
@@ -363,7 +356,7 @@ int th_send(int fd, const char *buf, size_t len)
 static int th_poll_in(int fd, double until)
 {
     struct pollfd p = {.fd = fd, .events = POLLIN};
-    double left = until - th_now();
+    double left = until - tadd_monotonic_seconds();
 
     if (left < 0)
         left = 0;
@@ -372,7 +365,7 @@ static int th_poll_in(int fd, double until)
 
 char *th_read_line(int fd, double timeout_s)
 {
-    double until = th_now() + timeout_s;
+    double until = tadd_monotonic_seconds() + timeout_s;
     size_t len = 0, cap = 4096;
     char *buf = malloc(cap);
 
@@ -404,10 +397,10 @@ char *th_read_line(int fd, double timeout_s)
 
 int th_closed(int fd, double timeout_s)
 {
-    double until = th_now() + timeout_s;
+    double until = tadd_monotonic_seconds() + timeout_s;
     char buf[256];
 
-    while (th_now() < until) {
+    while (tadd_monotonic_seconds() < until) {
         ssize_t n;
 
         if (th_poll_in(fd, until) <= 0)

@@ -37,6 +37,7 @@
 #include <sqlite3.h>
 
 #include "check.h"
+#include "clock.h"
 #include "harness.h"
 
 static struct th t;
@@ -55,14 +56,6 @@ static const char *const dirs[] = {
 static long n_evals(void)
 {
     return (steps - 1) / 100 + 1 + ((steps - 1) % 100 != 0);
-}
-
-static double now_sec(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void sleep_sec(double s)
@@ -151,7 +144,7 @@ static pid_t worker_pid(void)
 /* Kills the daemon at random moments, restarting it each time. */
 static void run_daemon_kills(void)
 {
-    double t0 = now_sec();
+    double t0 = tadd_monotonic_seconds();
     int early = -1;
 
     start_daemon();
@@ -167,7 +160,8 @@ static void run_daemon_kills(void)
     if (early >= 0)
         printf("daemon: the sweep finished before kill %d\n", early + 1);
     CHECK_INT_EQ(wait_sweep(), 0);
-    printf("daemon: %d kills, finished in %.1f s\n", kills, now_sec() - t0);
+    printf("daemon: %d kills, finished in %.1f s\n", kills,
+           tadd_monotonic_seconds() - t0);
     CHECK_INT_EQ(th_daemon_stop(&t), 0);
 }
 
@@ -179,7 +173,7 @@ static void run_daemon_kills(void)
  */
 static void run_worker_kills(void)
 {
-    double t0 = now_sec(), longest = 1.6 * reference_sec / kills;
+    double t0 = tadd_monotonic_seconds(), longest = 1.6 * reference_sec / kills;
     int done = 0;
 
     if (longest > 0.4)
@@ -189,8 +183,8 @@ static void run_worker_kills(void)
     submit();
     while (done < kills) {
         pid_t pid = 0;
-        double until = now_sec() + 20;
-        while (!pid && !finished() && now_sec() < until) {
+        double until = tadd_monotonic_seconds() + 20;
+        while (!pid && !finished() && tadd_monotonic_seconds() < until) {
             pid = worker_pid();
             if (!pid)
                 sleep_sec(0.01);
@@ -206,7 +200,8 @@ static void run_worker_kills(void)
     /* Fewer than half of the kills asked for tests too little. */
     CHECK(done * 2 >= kills);
     CHECK_INT_EQ(wait_sweep(), 0);
-    printf("worker: %d kills, finished in %.1f s\n", done, now_sec() - t0);
+    printf("worker: %d kills, finished in %.1f s\n", done,
+           tadd_monotonic_seconds() - t0);
     CHECK(th_db_int(&t, "SELECT SUM(attempts) FROM packs", -1) >= done / 2);
     CHECK_INT_EQ(th_daemon_stop(&t), 0);
 }
@@ -233,9 +228,9 @@ static int count_temp_files(void)
  * did not (it exited, or it got past the point's chosen pass). */
 static int wait_stopped(pid_t pid, double timeout_s)
 {
-    double until = now_sec() + timeout_s;
+    double until = tadd_monotonic_seconds() + timeout_s;
 
-    while (now_sec() < until) {
+    while (tadd_monotonic_seconds() < until) {
         if (th_stopped(pid))
             return 1;
         if (kill(pid, 0) != 0)
@@ -264,7 +259,7 @@ static void fault_stop_at(const char *program, const char *point, int pass)
 static void run_aimed_kills(void)
 {
     int in_tx = 0, in_write = 0, aimed = kills / 2 > 0 ? kills / 2 : 1;
-    double t0 = now_sec();
+    double t0 = tadd_monotonic_seconds();
 
     start_daemon();
     submit();
@@ -287,8 +282,8 @@ static void run_aimed_kills(void)
         fault_stop_at("tadd-worker", "file-write", (int)uniform(1, 6));
         start_daemon();
         unsetenv("TADD_FAULT_STOP");
-        until = now_sec() + 20;
-        while (!pid && !finished() && now_sec() < until) {
+        until = tadd_monotonic_seconds() + 20;
+        while (!pid && !finished() && tadd_monotonic_seconds() < until) {
             pid = worker_pid();
             if (!pid)
                 sleep_sec(0.005);
@@ -302,7 +297,7 @@ static void run_aimed_kills(void)
         th_daemon_kill9(&t);
     }
     printf("aimed: %d kills inside a transaction, %d inside a file write, "
-           "%.1f s\n", in_tx, in_write, now_sec() - t0);
+           "%.1f s\n", in_tx, in_write, tadd_monotonic_seconds() - t0);
     /* Most passes chosen must be reached before the sweep ends. */
     CHECK(in_tx * 2 >= aimed);
     CHECK(in_write * 2 >= aimed);
@@ -351,8 +346,9 @@ static void run_lost_metrics(void)
                            "state = 'running'", 200, 60) >= 200);
     before = csv_rows(dirs[0]);
     REQUIRE(kill(t.daemon, SIGSTOP) == 0);
-    until = now_sec() + 60;
-    while (now_sec() < until && (after = csv_rows(dirs[0])) < before + 3)
+    until = tadd_monotonic_seconds() + 60;
+    while (tadd_monotonic_seconds() < until &&
+           (after = csv_rows(dirs[0])) < before + 3)
         sleep_sec(0.02);
     th_daemon_kill9(&t);
     REQUIRE(after >= before + 3);
@@ -454,9 +450,9 @@ static int run_disk_full(void)
     /* The worker finds out at its next write and exits; the database
      * cannot take the news either, so the log says why. The daemon gives
      * the pack up after its attempts (3, the default). */
-    until = now_sec() + 60;
+    until = tadd_monotonic_seconds() + 60;
     reason = NULL;
-    while (now_sec() < until) {
+    while (tadd_monotonic_seconds() < until) {
         char log[PATH_MAX + 16];
         char *text, *hit;
         snprintf(log, sizeof(log), "%s/taddd.log", t.home);
@@ -522,11 +518,11 @@ static int run_disk_full(void)
      * (at most 30 s later), retry queues the pack again, and the sweep
      * goes on from the saved state. */
     REQUIRE(unlink(filler) == 0);
-    t_back = now_sec();
+    t_back = tadd_monotonic_seconds();
     CHECK_INT_EQ(th_db_wait(&t, "SELECT COUNT(*) FROM packs WHERE state = "
                                 "'failed'", 1, 40), 1);
     printf("disk-full: the failure was recorded %.1f s after space came "
-           "back\n", now_sec() - t_back);
+           "back\n", tadd_monotonic_seconds() - t_back);
     {
         char *out = NULL;
         int rc = th_ctl(&t, &out, "retry", "faults", NULL);
@@ -592,13 +588,13 @@ static void run_db_locked(double hold)
         REQUIRE(read(pfd[0], &c, 1) == 1);
     }
     close(pfd[0]);
-    t_lock = now_sec();
+    t_lock = tadd_monotonic_seconds();
     /* Requests meanwhile: the daemon answers once it has the lock. */
-    while (now_sec() < t_lock + hold + 1) {
-        double a = now_sec();
+    while (tadd_monotonic_seconds() < t_lock + hold + 1) {
+        double a = tadd_monotonic_seconds();
         CHECK_INT_EQ(th_ctl(&t, NULL, "status", NULL), 0);
-        if (now_sec() - a > worst)
-            worst = now_sec() - a;
+        if (tadd_monotonic_seconds() - a > worst)
+            worst = tadd_monotonic_seconds() - a;
     }
     REQUIRE(waitpid(pid, &status, 0) == pid);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
@@ -738,13 +734,13 @@ int main(int argc, char **argv)
         th_cleanup(&t, check_failures);
         return 77;
     }
-    t0 = now_sec();
+    t0 = tadd_monotonic_seconds();
     th_use_home(&t, "ref");
     start_daemon();
     submit();
     REQUIRE(wait_sweep() == 0);
     CHECK_INT_EQ(th_daemon_stop(&t), 0);
-    reference_sec = now_sec() - t0;
+    reference_sec = tadd_monotonic_seconds() - t0;
     printf("reference: %.1f s uninterrupted\n", reference_sec);
 
     if (strcmp(mode, "daemon") == 0 || strcmp(mode, "both") == 0) {

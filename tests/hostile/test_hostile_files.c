@@ -15,12 +15,12 @@
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "check.h"
+#include "clock.h"
 #include "doc_rows.h"
 #include "sweep.h"
 
@@ -81,14 +81,6 @@ static void buf_printf(struct buf *b, const char *fmt, ...)
     va_end(ap);
     REQUIRE(n >= 0 && (size_t)n < sizeof(tmp));
     buf_add(b, tmp, (size_t)n);
-}
-
-static double now_sec(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void write_file(const char *path, const void *p, size_t n)
@@ -711,7 +703,7 @@ static void run_case(const struct hcase *c)
     snprintf(path, sizeof(path), "%s/%s.in", tmp_dir, c->id);
     snprintf(out_path, sizeof(out_path), "%s/%s.out", tmp_dir, c->id);
     write_file(path, in.p, in.len);
-    t0 = now_sec();
+    t0 = tadd_monotonic_seconds();
     if (c->via == VIA_SWEEP) {
         struct tadd_sweep s;
         status = tadd_sweep_load(path, &s, err, sizeof(err)) == 0 ? 0 : 1;
@@ -729,7 +721,7 @@ static void run_case(const struct hcase *c)
         read_file(out_path, &out);
         msg = out.p;
     }
-    sec = now_sec() - t0;
+    sec = tadd_monotonic_seconds() - t0;
     if (status != 1)
         CHECK_FAIL_("%s: exit status %d, expected 1: %s", c->id, status,
                     msg);

@@ -10,12 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "check.h"
+#include "clock.h"
 #include "doc_rows.h"
 #include "harness.h"
 
@@ -54,14 +54,6 @@ static void buf_add(struct buf *b, const void *p, size_t n)
 static void buf_str(struct buf *b, const char *s)
 {
     buf_add(b, s, strlen(s));
-}
-
-static double now_sec(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void make_oversized(struct buf *b)
@@ -253,7 +245,7 @@ static void run_case(struct th *t, const struct rcase *c)
         lines += end > start;
         start = i + 1;
     }
-    t0 = now_sec();
+    t0 = tadd_monotonic_seconds();
     /* The daemon may close after an oversized line before reading the
      * rest, so a failed send is no failure by itself. */
     th_send(fd, in.p, in.len);
@@ -282,7 +274,7 @@ static void run_case(struct th *t, const struct rcase *c)
         if ((size_t)replies >= lines || c->closes)
             break;
     }
-    sec = now_sec() - t0;
+    sec = tadd_monotonic_seconds() - t0;
     if (replies == 0)
         CHECK_FAIL_("%s: no reply", c->id);
     if (sec > limit)

@@ -19,10 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "clock.h"
 #include "harness.h"
 
 #define MAX_CLIENTS 512
@@ -44,14 +44,6 @@ struct client {
 static struct client clients[MAX_CLIENTS];
 static volatile int stop_clients;
 
-static double now_sec(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static const char request[] = "{\"v\": 1, \"cmd\": \"status\"}\n";
 
 static void *client_run(void *arg)
@@ -71,7 +63,7 @@ static void *client_run(void *arg)
             c->bad++;
             continue;
         }
-        t0 = now_sec();
+        t0 = tadd_monotonic_seconds();
         c->sent++;
         if (th_send(fd, request, sizeof(request) - 1) != 0) {
             c->bad++;
@@ -81,7 +73,7 @@ static void *client_run(void *arg)
         }
         reply = th_read_line(fd, 30.0);
         if (reply) {
-            double dt = now_sec() - t0;
+            double dt = tadd_monotonic_seconds() - t0;
             c->answered++;
             if (!strstr(reply, "\"ok\":true") || !strstr(reply, "\"queue\""))
                 c->bad++;
@@ -161,8 +153,8 @@ int main(int argc, char **argv)
                                &clients[i]) == 0);
     }
     evals0 = th_db_int(&t, "SELECT COUNT(*) FROM metrics", -1);
-    t0 = now_sec();
-    while (now_sec() - t0 < seconds)
+    t0 = tadd_monotonic_seconds();
+    while (tadd_monotonic_seconds() - t0 < seconds)
         usleep(100000);
     /* The workers reported while the clients polled. */
     evals1 = th_db_int(&t, "SELECT COUNT(*) FROM metrics", -1);
