@@ -20,6 +20,17 @@ void recovery_daemon_start(struct th *t)
     th_daemon_start(t, "--checkpoint-interval", "100", NULL);
 }
 
+int recovery_submit(struct th *t, const char *path)
+{
+    char *out = NULL;
+    int rc;
+
+    recovery_daemon_start(t);
+    rc = th_ctl(t, &out, "submit", path, NULL);
+    free(out);
+    return rc;
+}
+
 const char *recovery_reference(struct th *t)
 {
     static char path[PATH_MAX + 64];

@@ -25,6 +25,10 @@
  * above is written for. */
 void recovery_daemon_start(struct th *t);
 
+/* Starts taddd as above and submits the sweep file at path; returns
+ * taddctl's exit status. */
+int recovery_submit(struct th *t, const char *path);
+
 /* Runs the sweep in t's home "ref" from start to end, then switches t to
  * the home "run" for the interrupted run. Returns the sweep file's path
  * (static). */

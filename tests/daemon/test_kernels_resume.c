@@ -33,10 +33,7 @@ int main(void)
     th_init(&t, "kernres");
     file = th_write(&t, "rec.json", RECOVERY_SWEEP);
     unsetenv("TADD_KERNELS");
-    recovery_daemon_start(&t);
-    rc = th_ctl(&t, &out, "submit", file, NULL);
-    CHECK_INT_EQ(rc, 0);
-    free(out);
+    CHECK_INT_EQ(recovery_submit(&t, file), 0);
     recovery_wait_checkpoint(&t, 200);
 
     log = read_log(&t);

@@ -47,10 +47,7 @@ int main(void)
     th_init(&t, "killd");
     file = recovery_reference(&t);
 
-    recovery_daemon_start(&t);
-    rc = th_ctl(&t, &out, "submit", file, NULL);
-    CHECK_INT_EQ(rc, 0);
-    free(out);
+    CHECK_INT_EQ(recovery_submit(&t, file), 0);
 
     /* A clean stop: the pack goes back to the queue with its state. */
     recovery_wait_checkpoint(&t, 300);

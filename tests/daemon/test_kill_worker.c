@@ -38,10 +38,7 @@ int main(void)
     th_init(&t, "killw");
     file = recovery_reference(&t);
 
-    recovery_daemon_start(&t);
-    rc = th_ctl(&t, &out, "submit", file, NULL);
-    CHECK_INT_EQ(rc, 0);
-    free(out);
+    CHECK_INT_EQ(recovery_submit(&t, file), 0);
 
     recovery_wait_checkpoint(&t, 400);
     pid = worker_pid(&t);
