@@ -46,32 +46,31 @@ static inline void pool_relax(void)
 #endif
 }
 
-/* Spins while *word holds value, for POOL_SPIN_SECONDS at most; returns
- * 1 when it changed. */
-static int pool_watch(atomic_ulong *word, unsigned long value)
+/* Whether a run newer than generation seen has begun. */
+static int pool_new_run(struct tadd_pool *pool, unsigned long seen)
 {
-    double end = tadd_monotonic_seconds() + POOL_SPIN_SECONDS;
-
-    for (;;) {
-        for (int i = 0; i < 64; i++) {
-            if (atomic_load_explicit(word, memory_order_acquire) != value)
-                return 1;
-            pool_relax();
-        }
-        if (tadd_monotonic_seconds() > end)
-            return 0;
-    }
+    return atomic_load_explicit(&pool->generation, memory_order_acquire) !=
+           seen;
 }
 
-/* Spins until no helper is busy, for POOL_SPIN_SECONDS at most; returns 1
- * when none is. */
-static int pool_watch_done(struct tadd_pool *pool)
+/* Whether every helper finished its share of the run. */
+static int pool_helpers_done(struct tadd_pool *pool, unsigned long unused)
+{
+    (void)unused;
+    return atomic_load_explicit(&pool->busy, memory_order_acquire) == 0;
+}
+
+/* Spins until ready(pool, arg), for POOL_SPIN_SECONDS at most; returns 1
+ * when it became ready. */
+static int pool_watch(struct tadd_pool *pool,
+                      int (*ready)(struct tadd_pool *, unsigned long),
+                      unsigned long arg)
 {
     double end = tadd_monotonic_seconds() + POOL_SPIN_SECONDS;
 
     for (;;) {
         for (int i = 0; i < 64; i++) {
-            if (atomic_load_explicit(&pool->busy, memory_order_acquire) == 0)
+            if (ready(pool, arg))
                 return 1;
             pool_relax();
         }
@@ -97,7 +96,7 @@ static void *pool_main(void *p)
     unsigned long seen = 0;
 
     for (;;) {
-        if (!pool_watch(&pool->generation, seen)) {
+        if (!pool_watch(pool, pool_new_run, seen)) {
             pthread_mutex_lock(&pool->lock);
             while (!atomic_load(&pool->shutdown) &&
                    atomic_load(&pool->generation) == seen)
@@ -167,7 +166,7 @@ void tadd_pool_run(struct tadd_pool *pool, tadd_pool_task task, void *arg,
 
     pool_drain(pool, 0);
 
-    if (pool_watch_done(pool))
+    if (pool_watch(pool, pool_helpers_done, 0))
         return;
     pthread_mutex_lock(&pool->lock);
     while (atomic_load(&pool->busy) > 0)
