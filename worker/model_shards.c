@@ -1,5 +1,6 @@
 /*
- * Adding up the shards of a training batch (see model.h). The adds are
+ * The shards of a training batch (see model.h): how a batch is cut, what
+ * its shards share (the plan), and how they are added up. The adds are
  * plain float additions in shard order, the same in every copy of the
  * engine, so they live here once rather than in model_step.c.
  */
@@ -12,43 +13,41 @@ int tadd_model_shard_count(int B)
     return (B + TADD_MODEL_SHARD_SEQS - 1) / TADD_MODEL_SHARD_SEQS;
 }
 
-/* The sign bits of 8 labels at p: set where the label is ignored. */
-static uint64_t sign_bits(const int8_t *p)
+/* The top bit of each of the 8 bytes of labels at p that holds a label
+ * (a label is >= 0, an ignored position negative). */
+static uint64_t label_bits(const int8_t *p)
 {
     uint64_t w;
     memcpy(&w, p, sizeof w);
-    return w & 0x8080808080808080ULL;
+    return ~w & 0x8080808080808080ULL;
 }
 
 void tadd_model_plan_batch(struct tadd_batch_plan *plan, const int8_t *y,
                            int B)
 {
     enum { T = TADD_CONTEXT, WORDS = TADD_CONTEXT / 8 };
-    const uint64_t signs = 0x8080808080808080ULL;
     uint64_t labelled[WORDS] = {0};
-    int8_t tail_labelled[T - 8 * WORDS] = {0};
-    uint8_t any[T];
+    uint8_t any[T] = {0};
     long count = 0;
 
-    /* Eight labels a word: a clear sign bit is a label. */
+    /* Eight labels a word, the positions past the last word one by one
+     * straight into any. */
     for (int b = 0; b < B; b++) {
         const int8_t *row = y + (size_t)b * T;
         for (int k = 0; k < WORDS; k++) {
-            uint64_t has = ~sign_bits(row + 8 * k) & signs;
+            uint64_t has = label_bits(row + 8 * k);
             labelled[k] |= has;
             count += __builtin_popcountll(has);
         }
         for (int t = 8 * WORDS; t < T; t++) {
             int has = row[t] >= 0;
-            tail_labelled[t - 8 * WORDS] |= (int8_t)has;
+            any[t] |= (uint8_t)has;
             count += has;
         }
     }
-    /* Back to bytes, so that position t is byte t whatever the byte
-     * order. */
+    /* The words back to bytes, so that position t is byte t whatever the
+     * byte order. */
     memcpy(any, labelled, sizeof labelled);
-    for (int t = 8 * WORDS; t < T; t++)
-        any[t] = (uint8_t)tail_labelled[t - 8 * WORDS];
     plan->nq = 0;
     for (int t = 0; t < T; t++)
         if (any[t])

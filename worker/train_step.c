@@ -2,7 +2,6 @@
 
 #include <math.h>
 #include <stdlib.h>
-#include <string.h>
 
 int tadd_trainee_alloc(struct tadd_trainee *tr,
                        const struct tadd_workspace *ws)
