@@ -13,9 +13,10 @@ fail() {
 
 # A config small enough to train in a second or two: every code path of
 # the loop (curriculum phases, evaluations, checkpoints) still runs.
+#   tiny_config [TRAIN_STEPS (60)] [BATCH_SIZE (32)]
 tiny_config() {
     cat <<JSON
-{"train_steps": ${1:-60}, "eval_interval": 20, "batch_size": 32,
+{"train_steps": ${1:-60}, "eval_interval": 20, "batch_size": ${2:-32},
  "val_size": 64, "test_size": 64,
  "curriculum": [[1, 3, 20], [1, 6, 20], [1, 10, 20]]}
 JSON

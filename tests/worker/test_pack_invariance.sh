@@ -6,8 +6,7 @@
 # second one shorter.
 . "$(dirname "$0")/lib.sh"
 
-cfg=$(tiny_config 60 | sed 's/"batch_size": 32/"batch_size": 300/')
-case $cfg in *'"batch_size": 300'*) ;; *) fail "batch size not set" ;; esac
+cfg=$(tiny_config 60 300)
 cat > "$TMP/alone.json" <<JSON
 {"config": $cfg, "checkpoint_interval": 25,
  "models": [$(model 7 "$TMP/alone/s7" '"lr": 0.01')]}
